@@ -1,0 +1,54 @@
+"""The ``vtm`` command. Each area contributes a typer sub-app from its own ``cli`` module.
+
+The command-line contract (kept stable for tests, benchmarks and reviewers) is listed in
+``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from vtm.config import ConfigError, Settings, load_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="VTM digital employee.")
+models_app = typer.Typer(no_args_is_help=True, help="Bundled models.")
+app.add_typer(models_app, name="models")
+
+err = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    """Load settings once; a broken configuration ends the command with a clear message."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    settings.ensure_dirs()
+    return settings
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Prepare the bundled models (cached; a second run only checks)."""
+    from vtm.prepare import prepare_models
+
+    for folder in prepare_models(settings_or_exit()):
+        err.print(f"ready: {folder}")
+
+
+def _register_subcommands() -> None:
+    # Imported here, not at module top, so that `vtm --help` stays fast and each area owns its CLI.
+    from vtm.banking.cli import app as bank_app
+
+    app.add_typer(bank_app, name="bank")
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    app()

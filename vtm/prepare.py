@@ -1,0 +1,40 @@
+"""One-time preparation of the bundled models (run by ``scripts/setup.sh`` via ``vtm models prepare``).
+
+Each step is cached: a second run only checks stamps. Progress is shown with rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vtm.config import Settings
+from vtm.speech.whisper_files import prepare_whisper
+
+__all__ = ["prepare_models"]
+
+Step = Callable[[Path, Callable[[int, int], None]], Path]
+
+
+def _steps() -> list[tuple[str, Step]]:
+    return [("Whisper base (faster-whisper)", lambda path, cb: prepare_whisper(path, "base", cb))]
+
+
+def prepare_models(settings: Settings) -> list[Path]:
+    """Prepare every model into ``settings.models_path``; return the prepared folders."""
+    settings.models_path.mkdir(parents=True, exist_ok=True)
+    prepared: list[Path] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        for title, step in _steps():
+            task = progress.add_task(title, total=None)
+
+            def report(done: int, total: int, task_id: int = task) -> None:
+                progress.update(task_id, completed=done, total=total)  # type: ignore[arg-type]
+
+            folder = step(settings.models_path, report)
+            progress.update(task, description=f"{title}: {folder}", completed=1, total=1)
+            prepared.append(folder)
+    return prepared
