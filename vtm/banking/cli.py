@@ -1,7 +1,213 @@
-"""`vtm bank ...`: seed, show and serve the sandbox core bank."""
+"""`vtm bank ...`: seed, show, settle and serve the sandbox core bank.
+
+The database is ``settings.bank_db_url`` (``VTM_BANK_DATABASE_URL``, default an SQLite file in the
+data directory). Commands import their dependencies lazily so that ``vtm --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True, help="The sandbox core bank.")
+
+out = Console()
+if not out.is_terminal:
+    out = Console(width=180)  # piped or captured output: do not squeeze the card table into 80 columns
+err = Console(stderr=True)
+
+
+def _engine() -> Any:
+    from vtm.banking.sandbox import create_bank_engine
+    from vtm.cli import settings_or_exit  # imported here: vtm.cli imports this module
+
+    return create_bank_engine(settings_or_exit().bank_db_url)
+
+
+def _parse_day(value: str | None) -> date:
+    if value is None:
+        return date.today()  # noqa: DTZ011 - the operator's calendar day is what seeding is relative to
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--today") from exc
+
+
+@app.command()
+def seed(
+    reset: Annotated[bool, typer.Option("--reset", help="Wipe the bank first.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if the bank has customers.")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Seed relative to this day (YYYY-MM-DD).")
+    ] = None,
+    docs: Annotated[
+        Path | None, typer.Option("--docs", help="Also write the demo-card table as Markdown to this file.")
+    ] = None,
+) -> None:
+    """Create the deterministic demo bank and print its demo cards and PINs."""
+    from vtm.banking.sandbox.seed import bank_is_empty, demo_cards_markdown, seed_demo_bank
+
+    day = _parse_day(today)
+    engine = _engine()
+    try:
+        if if_empty and not reset and not bank_is_empty(engine):
+            err.print("bank already seeded; nothing to do (use --reset to start over)")
+            return
+        if not reset and not bank_is_empty(engine):
+            err.print("[red]the bank already has customers:[/red] use --reset to start over, or --if-empty")
+            raise typer.Exit(1)
+        cards = seed_demo_bank(engine, day, reset=reset)
+    finally:
+        engine.dispose()
+    table = Table(title=f"示例银行 demo cards (seeded for {day.isoformat()})")
+    for column in ("Card number", "PIN", "Holder", "Lang", "Elderly", "Status", "ID number", "Note"):
+        table.add_column(column, no_wrap=column in ("Card number", "ID number"))
+    for c in cards:
+        table.add_row(
+            c.card_number,
+            c.pin,
+            c.customer_name,
+            c.language,
+            "yes" if c.elderly else "",
+            c.status.value,
+            c.id_number,
+            c.note,
+        )
+    out.print(table)
+    if docs is not None:
+        docs.write_text(demo_cards_markdown(cards, day), encoding="utf-8")
+        err.print(f"wrote {docs}")
+
+
+@app.command()
+def show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Customers, their cards (with effective status) and accounts (with balances)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from vtm.banking.sandbox import SandboxBank
+    from vtm.banking.sandbox.ledger import check_ledger
+    from vtm.banking.sandbox.schema import CustomerRow
+
+    engine = _engine()
+    try:
+        bank = SandboxBank(engine)
+        with Session(engine) as session:
+            customers = session.scalars(select(CustomerRow).order_by(CustomerRow.customer_id)).all()
+            ledger = check_ledger(session)
+        report: dict[str, Any] = {
+            "customers": [
+                {
+                    "customer_id": c.customer_id,
+                    "name": c.name,
+                    "id_number": c.id_number,
+                    "phone": c.phone,
+                    "email": c.email,
+                    "birth_date": c.birth_date.isoformat(),
+                    "language": c.language,
+                    "cards": [card.model_dump(mode="json") for card in bank.cards_of_customer(c.customer_id)],
+                    "accounts": [a.model_dump(mode="json") for a in bank.list_accounts(c.customer_id)],
+                }
+                for c in customers
+            ],
+            "ledger": {
+                "balanced": ledger.ok,
+                "total_fen": ledger.total_fen,
+                "postings": ledger.posting_count,
+            },
+        }
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="示例银行 sandbox bank")
+    for column in ("Customer", "Name", "Card", "Status", "Account", "Balance (CNY)"):
+        table.add_column(column)
+    for c in report["customers"]:
+        for a in c["accounts"]:
+            statuses = {card["card_number"]: card["status"] for card in c["cards"]}
+            cards = a["card_numbers"] or [""]
+            table.add_row(
+                c["customer_id"],
+                c["name"],
+                cards[0],
+                statuses.get(cards[0], ""),
+                a["account_number"],
+                a["balance"],
+            )
+    out.print(table)
+    out.print(f"ledger balanced: {report['ledger']['balanced']} ({report['ledger']['postings']} postings)")
+
+
+@app.command()
+def settle() -> None:
+    """Settle delayed transfers whose execution time has passed."""
+    from vtm.banking.sandbox import SandboxBank
+
+    engine = _engine()
+    try:
+        count = SandboxBank(engine).settle_due()
+    finally:
+        engine.dispose()
+    out.print(f"settled {count} delayed transfer(s)")
+
+
+# --- `vtm bank serve` (HTTP server) is added below by the HTTP module's owner. ---------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8470,
+    settle_every: Annotated[
+        float, typer.Option(min=0, help="Seconds between settlement runs of due transfers (0: never).")
+    ] = 60.0,
+) -> None:
+    """Serve the sandbox bank over HTTP (OpenAPI at /openapi.json) for `HttpCoreBanking` and gateways."""
+    import logging
+    import threading
+
+    import uvicorn
+
+    from vtm.banking.http_server import create_app
+    from vtm.banking.sandbox import SandboxBank
+    from vtm.cli import settings_or_exit
+
+    settings = settings_or_exit()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log = logging.getLogger("vtm.banking.serve")
+    engine = _engine()
+    bank = SandboxBank(engine)
+    stop = threading.Event()
+
+    def settle_loop() -> None:
+        # The bank's own background step: delayed transfers settle at execute_at without a kiosk.
+        while not stop.wait(settle_every):
+            try:
+                count = bank.settle_due()
+            except Exception:  # logged, and the next run tries again; the server keeps serving
+                log.exception("event=settle_failed")
+            else:
+                if count:
+                    log.info("event=settled count=%d", count)
+
+    if settle_every > 0:
+        threading.Thread(target=settle_loop, name="settle", daemon=True).start()
+    err.print(f"sandbox core bank on http://{host}:{port}  (OpenAPI: http://{host}:{port}/openapi.json)")
+    try:
+        # No access log: it would print concrete paths (account numbers); the app logs route templates.
+        uvicorn.run(create_app(bank), host=host, port=port, access_log=False, log_level="info")
+    finally:
+        stop.set()
+        engine.dispose()

@@ -1,1 +1,116 @@
-"""devices"""
+"""Kiosk devices: card reader, ID-card reader, PIN pad, face check, printer.
+
+Each device is a ``typing.Protocol`` (what a real driver implements) with a simulator that the
+terminal simulator and the tests share. :class:`Devices` bundles one of each;
+:func:`parse_device_command` reads the script commands that drive the simulators.
+Errors: :mod:`vtm.devices.errors` (root :class:`DeviceError`).
+"""
+
+from vtm.devices.bundle import Devices, SimulatedDevices
+from vtm.devices.card_reader import (
+    CardEvent,
+    CardEventKind,
+    CardReader,
+    CardReaderState,
+    RetainReason,
+    SimulatedCardReader,
+)
+from vtm.devices.commands import (
+    USAGE,
+    CancelPin,
+    DeviceCommand,
+    EnterPin,
+    FaceCommand,
+    InsertCard,
+    ScanId,
+    Silence,
+    TakeCard,
+    TakeReceipt,
+    parse_device_command,
+)
+from vtm.devices.errors import (
+    CardReaderError,
+    CardSlotBusy,
+    CardUnreadable,
+    ConsentRequired,
+    DeviceCommandError,
+    DeviceError,
+    FaceCheckError,
+    IdCardError,
+    IdCardExpired,
+    IdCardUnreadable,
+    IdNumberInvalid,
+    InvalidDocument,
+    NoCard,
+    NoFaceCaptured,
+    NoIdCard,
+    NothingToTake,
+    PaperOut,
+    PinFormatError,
+    PinPadError,
+    PrinterError,
+)
+from vtm.devices.face import ConsentRecord, FaceCheck, FaceOutcome, FaceResult, SimulatedFaceCheck
+from vtm.devices.id_reader import IdCardData, IdCardReader, NameLookup, SimulatedIdCardReader
+from vtm.devices.pin_pad import PinEntry, PinEntryStatus, PinPad, PinPurpose, SimulatedPinPad
+from vtm.devices.printer import Language, Printer, Printout, SimulatedPrinter
+
+__all__ = [
+    "USAGE",
+    "CancelPin",
+    "CardEvent",
+    "CardEventKind",
+    "CardReader",
+    "CardReaderError",
+    "CardReaderState",
+    "CardSlotBusy",
+    "CardUnreadable",
+    "ConsentRecord",
+    "ConsentRequired",
+    "DeviceCommand",
+    "DeviceCommandError",
+    "DeviceError",
+    "Devices",
+    "EnterPin",
+    "FaceCheck",
+    "FaceCheckError",
+    "FaceCommand",
+    "FaceOutcome",
+    "FaceResult",
+    "IdCardData",
+    "IdCardError",
+    "IdCardExpired",
+    "IdCardReader",
+    "IdCardUnreadable",
+    "IdNumberInvalid",
+    "InsertCard",
+    "InvalidDocument",
+    "Language",
+    "NameLookup",
+    "NoCard",
+    "NoFaceCaptured",
+    "NoIdCard",
+    "NothingToTake",
+    "PaperOut",
+    "PinEntry",
+    "PinEntryStatus",
+    "PinFormatError",
+    "PinPad",
+    "PinPadError",
+    "PinPurpose",
+    "Printer",
+    "PrinterError",
+    "Printout",
+    "RetainReason",
+    "ScanId",
+    "Silence",
+    "SimulatedCardReader",
+    "SimulatedDevices",
+    "SimulatedFaceCheck",
+    "SimulatedIdCardReader",
+    "SimulatedPinPad",
+    "SimulatedPrinter",
+    "TakeCard",
+    "TakeReceipt",
+    "parse_device_command",
+]

@@ -34,7 +34,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -82,6 +82,7 @@ class InvalidReason(StrEnum):
     TOO_LARGE = "too_large"  # amount above the absolute ceiling (10^8 yuan)
     TOO_PRECISE = "too_precise"  # amount with more than two decimals
     CHECKSUM = "checksum"  # Luhn (cards) or GB 11643 (ID numbers) fails
+    LENGTH = "length"  # wrong number of digits for the kind of number named (card, phone, ID)
     FUTURE = "future"  # date range wholly after today
     REVERSED = "reversed"  # date range ends before it starts
 
@@ -113,12 +114,28 @@ class Entity(_Frozen):
     reason: InvalidReason | None = None
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_value(cls, data: Any) -> Any:
+        """Give the value its slot's type, so a JSON round trip keeps an amount a ``Decimal``."""
+        if isinstance(data, dict) and "value" in data:
+            name, value = data.get("name"), data["value"]
+            if name == SlotName.AMOUNT and isinstance(value, str | int):
+                data = {**data, "value": Decimal(value)}
+            elif name == SlotName.DATE_RANGE and isinstance(value, dict):
+                data = {**data, "value": DateRange.model_validate(value)}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Entity:
         if self.end < self.start:
             raise ValueError("entity end precedes start")
         if self.valid != (self.reason is None):
             raise ValueError("an invalid entity needs a reason, a valid one must not have one")
+        if self.name is SlotName.AMOUNT and not isinstance(self.value, Decimal):
+            raise ValueError("an amount is a Decimal")
+        if (self.name is SlotName.DATE_RANGE) != isinstance(self.value, DateRange):
+            raise ValueError("a date_range, and only a date_range, holds a DateRange")
         return self
 
 

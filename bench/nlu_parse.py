@@ -1,0 +1,82 @@
+"""Parse latency of the NLU with one torch thread: p50 / p95 over varied utterances.
+
+Target: p95 <= 25 ms on the kiosk's CPU. Needs a prepared e5 and a trained intent model
+(``vtm models prepare`` or ``vtm nlu train``).
+
+    .venv/bin/python bench/nlu_parse.py [--rounds 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import date
+
+UTTERANCES = [
+    "我的卡丢了",
+    "嗯 那个 帮我冻结一下卡",
+    "给我妈转两千",
+    "给张三转五百块钱 工行的",
+    "打个流水",
+    "查查还剩多少钱",
+    "不对是五百",
+    "算了不办了",
+    "找个人工",
+    "尾号一二三四",
+    "上个月到这个月的流水打印出来",
+    "I lost my card",
+    "send two thousand to Zhang San",
+    "what's my balance",
+    "can I get a statement for the last three months by email",
+    "yes",
+    "no thanks",
+    "speak English please",
+    "今天天气怎么样",
+    "how do I apply for a mortgage",
+]
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("--rounds", type=int, default=5)
+    args.add_argument("--json", action="store_true")
+    options = args.parse_args()
+
+    import torch
+
+    from vtm.config import load_settings
+    from vtm.nlu.parser import NluParser
+
+    torch.set_num_threads(1)
+    settings = load_settings()
+    parser = NluParser(settings.models_path, settings.content_root / "dialogs" / "nlu")
+    started = time.perf_counter()
+    parser.parse("warm up", today=date(2026, 11, 23))
+    load_seconds = time.perf_counter() - started
+    timings: list[float] = []
+    for _ in range(options.rounds):
+        for text in UTTERANCES:
+            t0 = time.perf_counter()
+            parser.parse(text, today=date(2026, 11, 23))
+            timings.append((time.perf_counter() - t0) * 1000)
+    timings.sort()
+    result = {
+        "n": len(timings),
+        "threads": torch.get_num_threads(),
+        "load_s": round(load_seconds, 2),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2),
+        "max_ms": round(timings[-1], 2),
+    }
+    print(
+        json.dumps(result)
+        if options.json
+        else f"parse latency, 1 thread, n={result['n']}: p50 {result['p50_ms']} ms, "
+        f"p95 {result['p95_ms']} ms, max {result['max_ms']} ms (model load {result['load_s']} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

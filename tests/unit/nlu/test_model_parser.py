@@ -1,0 +1,92 @@
+"""``NluParser`` and ``vtm nlu parse --json`` on a model trained from a slice of the real data.
+
+Slow: trains the default schedule on three intents (about a minute on one thread).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from vtm.nlu.encoder_files import prepare_e5
+from vtm.nlu.parser import NluParser
+
+ROOT = Path(__file__).resolve().parents[3]
+INTENTS = ("report_card_lost", "transfer_money", "out_of_scope")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    content = tmp_path_factory.mktemp("content")
+    for lang in ("zh", "en"):
+        target = content / "dialogs" / "nlu" / lang
+        target.mkdir(parents=True)
+        for intent in INTENTS:
+            shutil.copyfile(ROOT / "dialogs" / "nlu" / lang / f"{intent}.yaml", target / f"{intent}.yaml")
+    data = tmp_path_factory.mktemp("data")
+    prepare_e5(data / "models")
+    environment = {"VTM_DATA_DIR": str(data), "VTM_CONTENT_DIR": str(content)}
+    from vtm.cli import app
+
+    result = CliRunner().invoke(app, ["nlu", "train"], env=environment)
+    assert result.exit_code == 0, result.output
+    return environment
+
+
+@pytest.fixture(scope="module")
+def parser(env: dict[str, str]) -> NluParser:
+    return NluParser(Path(env["VTM_DATA_DIR"]) / "models", Path(env["VTM_CONTENT_DIR"]) / "dialogs" / "nlu")
+
+
+def test_parse_json_follows_the_cli_contract(env: dict[str, str]) -> None:
+    from vtm.cli import app
+
+    result = CliRunner().invoke(
+        app, ["nlu", "parse", "给张三转五百块", "--json", "--today", "2026-11-23"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"text", "lang", "intent", "confidence", "slots"}
+    assert payload["lang"] == "zh"
+    assert payload["intent"] == "transfer_money"
+    assert 0.0 <= payload["confidence"] <= 1.0
+    amount = next(s for s in payload["slots"] if s["name"] == "amount")
+    assert amount["value"] == "500"
+    assert "给张三转五百块"[amount["start"] : amount["end"]] == "五百块"
+
+
+def test_parse_without_a_trained_model_says_what_to_do(tmp_path: Path, env: dict[str, str]) -> None:
+    from vtm.cli import app
+
+    other = {**env, "VTM_DATA_DIR": str(tmp_path)}
+    prepare_e5(tmp_path / "models")
+    result = CliRunner().invoke(app, ["nlu", "parse", "hello", "--json"], env=other)
+    assert result.exit_code == 1
+    assert "vtm nlu train" in result.output
+
+
+def test_english_is_detected_and_understood(parser: NluParser) -> None:
+    result = parser.parse("I think somebody stole my card", today=date(2026, 11, 23))
+    assert (result.lang, result.intent) == ("en", "report_card_lost")
+
+
+def test_an_empty_utterance_is_out_of_scope_with_no_slots(parser: NluParser) -> None:
+    result = parser.parse("   ")
+    assert (result.intent, result.slots) == ("out_of_scope", [])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=80))
+def test_the_parser_never_raises_on_arbitrary_unicode(parser: NluParser, text: str) -> None:
+    result = parser.parse(text, today=date(2026, 11, 23))
+    assert result.intent in {*INTENTS, "out_of_scope"}
+    assert 0.0 <= result.confidence <= 1.0

@@ -1,0 +1,102 @@
+"""Training, caching and calibrated prediction of the intent model, on a small slice of the data.
+
+Slow (real e5, real training with one thread): a reduced schedule keeps it under a minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from vtm.nlu.data import Example, load_training_data
+from vtm.nlu.encoder_files import e5_dir, prepare_e5
+from vtm.nlu.model import ArtifactMissing, IntentClassifier, TrainConfig, model_inputs
+from vtm.nlu.model.encoder import E5Encoder
+from vtm.nlu.model.train import train_intent_head
+
+ROOT = Path(__file__).resolve().parents[3]
+INTENTS = ("report_card_lost", "check_balance", "greeting", "out_of_scope")
+SMALL = TrainConfig(tuned_layers=1, epochs=3, holdout_fraction=0.2)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def models_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("models")
+    prepare_e5(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def encoder(models_path: Path) -> E5Encoder:
+    torch.set_num_threads(1)
+    return E5Encoder.load(e5_dir(models_path))
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    chosen = [e for e in load_training_data(ROOT / "dialogs" / "nlu") if e.intent.value in INTENTS]
+    return chosen[::3]  # every third line keeps both languages and all four intents
+
+
+def test_training_is_deterministic_for_a_seed(encoder: E5Encoder, examples: list[Example]) -> None:
+    items = model_inputs(examples)[::2]
+    config = TrainConfig(tuned_layers=1, epochs=1, holdout_fraction=0.2)
+    first = train_intent_head(encoder, items, config).head.state_dict()
+    second = train_intent_head(encoder, items, config).head.state_dict()
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_a_trained_model_is_cached_and_reloaded_without_training(
+    models_path: Path, encoder: E5Encoder, examples: list[Example]
+) -> None:
+    stages: list[str] = []
+    trained = IntentClassifier.obtain(
+        models_path,
+        examples,
+        SMALL,
+        train_if_missing=True,
+        encoder=encoder,
+        progress=lambda stage, done, total: stages.append(stage),
+    )
+    assert {"encode", "calibration run", "final run"} <= set(stages)
+    reloaded = IntentClassifier.obtain(
+        models_path, examples, SMALL, encoder=encoder
+    )  # would raise if missing
+    assert reloaded.meta.key == trained.meta.key
+    assert (models_path / "nlu" / trained.meta.key / "head.pt").is_file()
+    texts = ["我的卡丢了", "how much money is left in my account"]
+    assert [p.intent for p in reloaded.predict_many(texts)] == [p.intent for p in trained.predict_many(texts)]
+    assert [p.intent for p in trained.predict_many(texts)] == ["report_card_lost", "check_balance"]
+
+
+def test_changed_training_data_is_not_served_by_an_old_model(
+    models_path: Path, encoder: E5Encoder, examples: list[Example]
+) -> None:
+    IntentClassifier.obtain(models_path, examples, SMALL, train_if_missing=True, encoder=encoder)
+    with pytest.raises(ArtifactMissing):
+        IntentClassifier.obtain(models_path, examples[1:], SMALL, encoder=encoder)
+
+
+def test_calibration_comes_from_held_out_training_examples(
+    models_path: Path, encoder: E5Encoder, examples: list[Example]
+) -> None:
+    meta = IntentClassifier.obtain(models_path, examples, SMALL, train_if_missing=True, encoder=encoder).meta
+    assert 0 < meta.holdout_size < meta.train_examples
+    assert 0.0 < meta.threshold < 1.0
+    assert meta.temperature > 0
+
+
+def test_below_the_threshold_the_answer_is_out_of_scope(
+    models_path: Path, encoder: E5Encoder, examples: list[Example]
+) -> None:
+    trained = IntentClassifier.obtain(models_path, examples, SMALL, train_if_missing=True, encoder=encoder)
+    strict = IntentClassifier(encoder, trained.head, trained.meta.model_copy(update={"threshold": 1.01}))
+    prediction = strict.predict("我的卡丢了")
+    assert prediction.intent == "out_of_scope"
+    assert 0.0 <= prediction.confidence <= 1.0
+    assert prediction.ranking[0][0] == "report_card_lost"  # the ranking still shows what it thought

@@ -1,0 +1,550 @@
+"""The dialog manager: one customer session, turn by turn.
+
+Each turn is an utterance (already transcribed) or a device event. The manager first handles
+what cuts across every transaction (cancel, repeat, help, hand-off, language, silence, pending
+verifications and acknowledgements), then gives the turn to the running transaction's state
+machine, and finally *advances* the machine: every state's gate checkpoint is judged before the
+state acts, and the verdict decides what happens (go on, play a warning and wait for an
+acknowledgement, ask for a verification, hand off, or refuse).
+
+Usage::
+
+    dm = DialogManager(services, new_session(services, lang="zh"))
+    dm.start()
+    dm.handle_device(InsertCard("6222..."))
+    record = dm.handle_text("我要转账")
+    record.bot   # what the kiosk said
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from vtm.compliance.context import AuthFactor
+from vtm.compliance.guarded import GuardedCoreBanking
+from vtm.compliance.verdict import Outcome, Verdict
+from vtm.dialog import gate_context
+from vtm.dialog.confirm import confirm_values
+from vtm.dialog.operations import OPERATIONS
+from vtm.dialog.prompts import Lang
+from vtm.dialog.session import Awaiting, Pending, Session, SessionOutcome
+from vtm.dialog.slots import fill_slots, guess_bare_name
+from vtm.dialog.turn import Reply, TurnRecord
+from vtm.flows.definition import Outcome as FlowOutcome
+from vtm.flows.definition import StateKind
+from vtm.flows.machine import Flow
+from vtm.nlu.types import NluResult
+from vtm.records.masking import mask_slots
+
+if TYPE_CHECKING:
+    from vtm.kiosk.bootstrap import KioskServices
+
+__all__ = ["DialogManager"]
+
+_GLOBAL = {"cancel", "repeat", "help", "ask_human", "switch_language", "goodbye"}
+_DEVICE_WAITS = {Awaiting.CARD: "auth.insert_card", Awaiting.PIN: "auth.enter_pin",
+                 Awaiting.PIN_AGAIN: "auth.pin_again", Awaiting.ID_CARD: "auth.scan_id",
+                 Awaiting.FACE: "auth.look_at_camera"}
+_MAX_STEPS = 40  # a definition that loops without asking anything is a bug, not a hang
+
+
+class DialogManager:
+    """Drives one :class:`Session` with the kiosk's services (bank, gate, NLU, devices, prompts)."""
+
+    reconfirm_factor = AuthFactor.PIN_RECONFIRMED
+
+    def __init__(self, services: KioskServices, session: Session, today: date | None = None) -> None:
+        self.services = services
+        self.session = session
+        self.today = today
+        self.core = services.core
+        self.gate = services.gate
+        self.journal = services.journal
+        self.devices = services.devices
+        self.guarded = GuardedCoreBanking(services.core, services.gate, session.session_id,
+                                          audit=services.audit, clock=services.clock)
+        self._rec = TurnRecord(turn=0)
+        self._pending_said: list[tuple[str, dict[str, Any]]] = []
+
+    # Public API ----------------------------------------------------------------------------
+    def start(self) -> TurnRecord:
+        rec = self._begin()
+        self.say("session.welcome")
+        return self._end(rec)
+
+    def handle_text(self, text: str, asr_confidence: float | None = None) -> TurnRecord:
+        rec = self._begin(user=text)
+        session = self.session
+        session.silence_count = 0
+        started = time.perf_counter()
+        nlu = self.services.nlu.parse(text, lang=session.lang, today=self.local_today())
+        rec.latency_ms["nlu"] = (time.perf_counter() - started) * 1000
+        rec.intent, rec.confidence = nlu.intent, nlu.confidence
+        if session.pending and session.pending.awaiting in (Awaiting.PIN, Awaiting.PIN_AGAIN) \
+                and sum(c.isdigit() for c in text) >= 4:
+            # A PIN must never be spoken aloud or kept in a transcript.
+            rec.user = "******"
+            self.say("auth.enter_pin")
+            return self._end(rec)
+        session.remember_utterance(text)
+        if self.services.phrases.matches("elderly", text) and not session.elderly:
+            session.elderly = True
+            self.say("session.elderly_on")
+        self._route(nlu, text)
+        return self._end(rec)
+
+    def handle_device(self, command: Any) -> TurnRecord:
+        rec = self._begin(device=str(command))
+        from vtm.dialog.device_events import handle_device_event
+
+        handle_device_event(self, command)
+        return self._end(rec)
+
+    # Helpers used by operations and device handling ------------------------------------------
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.services.timezone)
+
+    def local_today(self) -> date:
+        return self.today or self.local(self.now()).date()
+
+    def render(self, key: str, **values: Any) -> str:
+        return self.services.prompts.render(key, self.session.lang, self.session.elderly, values)
+
+    def say(self, key: str, interruptible: bool = True, **values: Any) -> None:
+        self._rec.replies.append(Reply(key, self.render(key, **values), interruptible))
+        self._pending_said.append((key, values))
+        self.session.heard[key] = self.now()
+
+    def advance(self) -> None:
+        """Run the transaction on until it needs the customer (used after a verification)."""
+        self._advance()
+
+    def fail_flow(self) -> None:
+        """End the running transaction as refused (a blocked card, an ID that does not match)."""
+        flow = self.session.flow
+        if flow is not None and not flow.finished:
+            flow.facts["denied"] = True
+            flow.fire("cancel")
+            self._finish_flow(flow)
+
+    def record_operation(self, name: str, key: str | None, result: str) -> None:
+        self._rec.operations.append({"operation": name, "key": key, "result": result})
+
+    def flow_required(self) -> Flow:
+        if self.session.flow is None:
+            raise RuntimeError("no transaction is running")
+        return self.session.flow
+
+    def own_account_required(self) -> str:
+        account = gate_context.own_account(self.session, self.core)
+        if account is None:
+            raise RuntimeError("no inserted card to take the money from")
+        return account
+
+    def customer_email(self) -> str | None:
+        return self.services.customer_email(self.session.customer_id)
+
+    def policy_days(self, name: str) -> int:
+        return int(self.services.bank_policy.get(name, 0))
+
+    # Turn bookkeeping ----------------------------------------------------------------------
+    def _begin(self, user: str | None = None, device: str | None = None) -> TurnRecord:
+        self.session.turn += 1
+        self.session.last_activity_at = self.now()
+        self._rec = TurnRecord(turn=self.session.turn, user=user, device=device)
+        self._pending_said = []
+        self._t0 = time.perf_counter()
+        return self._rec
+
+    def _end(self, rec: TurnRecord) -> TurnRecord:
+        flow = self.session.flow
+        rec.state = f"{flow.name}.{flow.state}" if flow else ("ended" if self.session.ended else "idle")
+        rec.slots = {k: _jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {}
+        if self._pending_said:
+            self.session.last_prompts = list(self._pending_said)
+        rec.latency_ms["turn"] = (time.perf_counter() - self._t0) * 1000
+        return rec
+
+    # Routing -------------------------------------------------------------------------------
+    def _route(self, nlu: NluResult, text: str) -> None:
+        session, intent = self.session, nlu.intent
+        if intent in _GLOBAL and self._global(intent, nlu):
+            return
+        if session.pending is not None and self._answer_pending(nlu, text):
+            return
+        txn = self.services.transaction_for_intent(intent)
+        if txn is not None and (session.flow is None or session.flow.name != txn):
+            self._start_flow(txn, nlu)
+            return
+        if session.flow is None:
+            self._idle(nlu)
+            return
+        self._in_flow(session.flow, nlu, text)
+
+    def _global(self, intent: str, nlu: NluResult) -> bool:
+        session = self.session
+        if intent == "repeat":
+            if not session.last_prompts:
+                self.say("session.nothing_to_repeat")
+            for key, values in session.last_prompts:
+                self.say(key, **values)
+            self._pending_said = list(session.last_prompts)
+        elif intent == "help":
+            self._help()
+        elif intent == "ask_human":
+            self._handoff("handoff.start", reason="customer_asked")
+        elif intent == "switch_language":
+            wanted = next((str(e.value) for e in nlu.slots if e.name == "language"), None)
+            session.lang = _lang(wanted) if wanted else ("en" if session.lang == "zh" else "zh")
+            self.say("session.language_switched")
+            for key, values in session.last_prompts:
+                if not key.startswith("session.language"):
+                    self.say(key, **values)
+        elif intent == "cancel":
+            if session.flow is None:
+                return self._global("goodbye", nlu)
+            session.pending = Pending(Awaiting.CANCEL_CONFIRM)
+            self.say("repair.cancel_confirm", title=self._title(session.flow))
+        elif intent == "goodbye":
+            if session.flow is not None and not session.flow.finished:
+                return False  # "bye" in the middle of a transfer is answered by the flow (no-match)
+            self._end_session()
+        return True
+
+    def _answer_pending(self, nlu: NluResult, text: str) -> bool:
+        session, pending = self.session, self.session.pending
+        assert pending is not None
+        yes, no = nlu.intent == "affirm", nlu.intent in ("deny", "cancel")
+        if pending.awaiting is Awaiting.CANCEL_CONFIRM:
+            session.pending = None
+            if yes:
+                self._cancel_flow()
+            elif no:
+                self.say("repair.cancel_kept", title=self._title(self.flow_required()))
+                self._advance()
+            else:
+                return False
+            return True
+        if pending.awaiting is Awaiting.ACKNOWLEDGE:
+            if yes:
+                session.acknowledged.update(pending.detail["keys"])
+                session.pending = None
+                self._advance()
+            elif no:
+                session.pending = None
+                self._cancel_flow()
+            else:
+                self.say("repair.ack_needed")
+            return True
+        if pending.awaiting is Awaiting.HANDOFF_CONFIRM:
+            session.pending = None
+            if yes:
+                self._handoff("handoff.start", reason=pending.detail.get("reason", "repair"))
+                return True
+            session.no_match_count = session.silence_count = 0
+            if no:
+                self._reprompt()
+                return True
+            return False
+        if pending.awaiting is Awaiting.FACE_CONSENT:
+            from vtm.dialog.device_events import answer_face_consent
+
+            if yes or no:
+                answer_face_consent(self, yes)
+                return True
+            return False
+        if pending.awaiting is Awaiting.WHAT_TO_CHANGE:
+            session.pending = None
+            return False  # the answer is an ordinary slot answer in the confirm state
+        if pending.awaiting in _DEVICE_WAITS:
+            if self.services.phrases.matches("face", text):
+                from vtm.dialog.device_events import offer_face
+
+                offer_face(self)
+                return True
+            txn = self.services.transaction_for_intent(nlu.intent)
+            if txn is not None and self.session.flow is not None and txn != self.session.flow.name:
+                return False  # a digression may start before the verification
+            self.say(_DEVICE_WAITS[pending.awaiting])
+            return True
+        return False
+
+    def _idle(self, nlu: NluResult) -> None:
+        if nlu.intent == "greeting":
+            self.say("session.greeting")
+        elif nlu.intent in ("deny", "goodbye") and self.session.transactions_done:
+            self._end_session()
+        else:
+            self._no_match()
+
+    def _in_flow(self, flow: Flow, nlu: NluResult, text: str) -> None:
+        kind = flow.spec.kind
+        if kind is StateKind.CONFIRM:
+            if nlu.intent == "affirm":
+                flow.facts["confirmed_at"] = self.now()
+                flow.fire("affirm")
+                self._progress()
+                return
+            if nlu.intent == "deny" and not nlu.slots:
+                self.session.pending = Pending(Awaiting.WHAT_TO_CHANGE)
+                self.say("repair.what_to_change")
+                return
+        if kind is StateKind.OFFER and nlu.intent in ("affirm", "deny"):
+            flow.fire(nlu.intent)
+            self._progress()
+            return
+        filled, problems = fill_slots(flow, nlu, self.session, self.core)
+        if not filled and not problems and kind is StateKind.COLLECT and flow.missing_slots() == ["payee_name"]:
+            name = guess_bare_name(text)
+            if name:
+                flow.slots["payee_name"] = name
+                filled = ["payee_name"]
+        if "arrival" in filled:
+            flow.facts["arrival_chosen_at"] = self.now()
+        for problem in problems[:1]:
+            self.say(problem.prompt, **problem.values)
+        if not filled:
+            if not problems:
+                self._no_match()
+            return
+        if kind is StateKind.CONFIRM:
+            flow.facts.pop("confirmed_at", None)
+            flow.fire("revise")
+        self._progress()
+
+    # Advancing the machine -----------------------------------------------------------------
+    def _progress(self) -> None:
+        self.session.no_match_count = 0
+        self._advance()
+
+    def _advance(self) -> None:
+        for _ in range(_MAX_STEPS):
+            flow = self.session.flow
+            if flow is None or self.session.pending is not None or self.session.ended:
+                return
+            spec = flow.spec
+            if spec.kind is StateKind.FINAL:
+                self._finish_flow(flow)
+                continue
+            self._prefill(flow)
+            verdict = self._check(spec.checkpoint, flow) if spec.checkpoint else None
+            if verdict is not None and not self._obey(verdict, flow):
+                return
+            if spec.kind is StateKind.COLLECT:
+                missing = flow.missing_slots()
+                if missing:
+                    self.say(flow.definition.slot(missing[0]).prompt, **self._prompt_values(flow))
+                    return
+                flow.fire("proceed")
+            elif spec.kind is StateKind.OPERATION:
+                assert spec.operation is not None
+                started = time.perf_counter()
+                event = OPERATIONS[spec.operation](self, verdict.permit if verdict else None)
+                self._rec.latency_ms["core"] = self._rec.latency_ms.get("core", 0) + (time.perf_counter() - started) * 1000
+                flow.fire(event)
+            else:  # confirm and offer: say it and wait for the customer
+                assert spec.prompt is not None
+                self.say(spec.prompt, **confirm_values(self, flow))
+                return
+        raise RuntimeError(f"transaction {self.session.flow.name if self.session.flow else '?'} did not settle")
+
+    def _prefill(self, flow: Flow) -> None:
+        for slot in flow.definition.slots:
+            if flow.slots.get(slot.name) is None and slot.default_from:
+                value = self._session_fact(slot.default_from)
+                if value is not None:
+                    flow.slots[slot.name] = value
+
+    def _session_fact(self, name: str) -> Any:
+        if name == "inserted_card":
+            return self.session.card_number
+        if name == "inserted_account":
+            return gate_context.own_account(self.session, self.core)
+        if name == "last_delayed_transfer":
+            pending = self.session.delayed_transfers
+            return pending[-1]["reference"] if pending else None
+        raise KeyError(f"unknown session fact {name!r} in a transaction definition")
+
+    def _check(self, checkpoint: str, flow: Flow) -> Verdict:
+        started = time.perf_counter()
+        ctx = gate_context.build_context(self.session, flow, self.core, self.now())
+        verdict = self.gate.check(checkpoint, ctx)
+        self._rec.latency_ms["gate"] = self._rec.latency_ms.get("gate", 0) + (time.perf_counter() - started) * 1000
+        if verdict.outcome is not Outcome.ALLOW or verdict.hits:
+            self._rec.verdicts.append({
+                "checkpoint": checkpoint, "outcome": verdict.outcome.value,
+                "rules": [h.rule_id for h in verdict.hits], "reasons": [h.reason_code for h in verdict.hits],
+                "policy_version": verdict.policy_version[:12],
+            })
+        return verdict
+
+    def _obey(self, verdict: Verdict, flow: Flow) -> bool:
+        """Act on a verdict; True means the state may act now."""
+        outcome = verdict.outcome
+        if outcome is Outcome.ALLOW:
+            return True
+        if outcome is Outcome.WARN:
+            keys = [k for k in verdict.prompt_keys if k not in self.session.acknowledged]
+            self.say("gate.warn_intro")
+            for key in keys:
+                self.say(key, interruptible=not verdict.non_interruptible)
+            self.session.pending = Pending(Awaiting.ACKNOWLEDGE, {"keys": keys})
+            self.say("repair.ack_needed")
+            return False
+        if outcome is Outcome.STEP_UP:
+            from vtm.dialog.device_events import request_verification
+
+            request_verification(self, verdict)
+            return False
+        reasons = " ".join(self.render(k) for k in verdict.prompt_keys)
+        if outcome is Outcome.REFER:
+            if reasons:
+                self._rec.replies.append(Reply("gate.refer", reasons))
+            self._handoff("handoff.refer", reason="gate_refer")
+            return False
+        flow.facts["denied"] = True
+        self.say("gate.denied", reason=reasons)
+        flow.fire("cancel")
+        self._finish_flow(flow)
+        return False
+
+    def _finish_flow(self, flow: Flow) -> None:
+        session = self.session
+        outcome = FlowOutcome.DENIED if flow.facts.get("denied") else flow.spec.outcome
+        if outcome is FlowOutcome.COMPLETED:
+            session.transactions_done.append(flow.name)
+        self.record_operation("transaction_end", None, f"{flow.name}:{outcome.value if outcome else '?'}")
+        session.flow = session.stack.pop() if session.stack else None
+        if session.flow is not None:
+            self.say("repair.resume", title=self._title(session.flow))
+            self._advance()
+        elif not session.ended and outcome is not FlowOutcome.CANCELLED:
+            self.say("session.anything_else")
+
+    def _start_flow(self, name: str, nlu: NluResult) -> None:
+        session = self.session
+        if session.flow is not None and not session.flow.finished:
+            session.stack.append(session.flow)
+        session.pending = None
+        flow = Flow(self.services.definitions[name])
+        session.flow = flow
+        fill_slots(flow, nlu, session, self.core)
+        self._progress()
+
+    def _cancel_flow(self) -> None:
+        flow = self.flow_required()
+        title = self._title(flow)
+        flow.fire("cancel")
+        self.say("repair.cancelled", title=title)
+        self._finish_flow(flow)
+        if self.session.flow is None and not self.session.ended:
+            self.say("session.anything_else")
+
+    # Repair ----------------------------------------------------------------------------------
+    def _current_question(self) -> str:
+        return " ".join(self.render(key, **values) for key, values in self.session.last_prompts
+                        if not key.startswith("repair.")) or self.render("help.general")
+
+    def _no_match(self) -> None:
+        session = self.session
+        session.no_match_count += 1
+        if session.no_match_count >= 3:
+            session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "no_match"})
+            self.say("repair.no_match.handoff")
+        elif session.no_match_count == 2:
+            self.say("repair.no_match.2")
+        else:
+            self.say("repair.no_match.1", hint=self._current_question())
+
+    def silence(self, seconds: float) -> None:
+        session = self.session
+        if session.flow is None and session.pending is None and session.transactions_done \
+                and seconds >= self.services.idle_reset_s:
+            self.say("session.idle_reset")
+            self._end_session(say_goodbye=False)
+            return
+        session.silence_count += 1
+        if session.silence_count >= 3:
+            session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "silence"})
+            self.say("repair.silence.handoff")
+        elif session.silence_count == 2:
+            self.say("repair.silence.2")
+        else:
+            self.say("repair.silence.1", hint=self._current_question())
+
+    def _reprompt(self) -> None:
+        for key, values in self.session.last_prompts:
+            if not key.startswith("repair."):
+                self.say(key, **values)
+        if not self._pending_said:
+            self.say("help.general")
+
+    def _help(self) -> None:
+        flow = self.session.flow
+        if flow is None:
+            self.say("help.general")
+        elif flow.spec.kind is StateKind.COLLECT and flow.missing_slots():
+            what = self.render(flow.definition.slot(flow.missing_slots()[0]).prompt, **self._prompt_values(flow))
+            self.say("help.collect", what=what, hint=self.render("help.general"))
+        elif flow.spec.kind is StateKind.CONFIRM:
+            self.say("help.confirm")
+        elif flow.spec.kind is StateKind.OFFER:
+            self.say("help.offer")
+        else:
+            self.say("help.general")
+
+    def _handoff(self, prompt: str, reason: str) -> None:
+        session = self.session
+        flow = session.flow
+        summary = {
+            "reason": reason,
+            "transaction": flow.name if flow else None,
+            "state": flow.state if flow else None,
+            "slots": {k: _jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {},
+            "verdicts": list(self._rec.verdicts),
+            "done": list(session.transactions_done),
+        }
+        self._rec.operations.append({"operation": "handoff", "key": None, "result": "requested", "summary": summary})
+        self.say(prompt)
+        session.outcome = SessionOutcome.HANDED_OFF
+        session.pending = None
+        session.ended = True
+
+    def _end_session(self, say_goodbye: bool = True) -> None:
+        session = self.session
+        if say_goodbye:
+            self.say("session.goodbye")
+        if session.card_number and self.devices.card_reader.inserted():
+            self.devices.card_reader.eject()
+        session.ended = True
+        if session.outcome is SessionOutcome.ACTIVE:
+            session.outcome = SessionOutcome.COMPLETED if session.transactions_done else SessionOutcome.CANCELLED
+
+    # Prompt values ---------------------------------------------------------------------------
+    def _title(self, flow: Flow) -> str:
+        return flow.definition.title[self.session.lang]
+
+    def _prompt_values(self, flow: Flow) -> dict[str, Any]:
+        values: dict[str, Any] = {"payee_name": flow.slots.get("payee_name") or "",
+                                  "days": self.policy_days("temporary_loss_days")}
+        return values
+
+
+def _lang(value: str) -> Lang:
+    return "en" if value.lower().startswith("en") else "zh"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime | timedelta):
+        return value.isoformat() if not isinstance(value, timedelta) else value.total_seconds()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+

@@ -1,0 +1,45 @@
+"""What one turn produced: the kiosk's replies and everything a reviewer needs to see about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Reply", "TurnRecord"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One thing the kiosk says (and shows). ``interruptible=False``: barge-in must not cut it."""
+
+    key: str
+    text: str
+    interruptible: bool = True
+
+
+@dataclass
+class TurnRecord:
+    turn: int
+    user: str | None = None
+    device: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    operations: list[dict[str, Any]] = field(default_factory=list)
+    state: str | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bot(self) -> list[str]:
+        return [r.text for r in self.replies]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``vtm sim --json`` line (a contract: turn, user, bot, intent, slots, state, verdicts, operations, latency_ms)."""
+        return {
+            "turn": self.turn, "user": self.user, "device": self.device, "bot": self.bot,
+            "intent": self.intent, "confidence": self.confidence, "slots": self.slots, "state": self.state,
+            "verdicts": self.verdicts, "operations": self.operations,
+            "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},
+        }

@@ -1,0 +1,178 @@
+"""Transaction definitions: the content in ``transactions/*.yaml``, validated at load.
+
+A definition names its slots, its states (each of a *kind* the engine knows how to run), the
+transitions between them with named guards, the gate checkpoint of every state, and the prompt
+keys for questions, read-back and receipt. The engine (:mod:`vtm.flows.machine`) loads it onto
+the ``transitions`` library; nothing about a particular transaction is written in code.
+
+State kinds:
+
+``collect``    ask for ``slots`` until all are filled and valid, then fire ``proceed``
+``operation``  run ``operation`` (after the gate allows) and fire ``proceed`` / ``reject`` / ``fail``
+``confirm``    read back; ``affirm`` goes on, an ``inform`` revises slots (``revise``)
+``offer``      a yes/no offer (replacement card, receipt); ``affirm`` may run ``operation``
+``final``      the transaction ends with ``outcome``
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "DefinitionError",
+    "Outcome",
+    "SlotSpec",
+    "StateKind",
+    "StateSpec",
+    "TransactionDefinition",
+    "TransitionSpec",
+    "load_definitions",
+]
+
+ENGINE_TRIGGERS = frozenset({"proceed", "reject", "fail", "affirm", "deny", "revise", "cancel"})
+
+
+class DefinitionError(Exception):
+    """A transaction file is invalid; the message names the file, the path inside it and the fix."""
+
+
+class StateKind(StrEnum):
+    COLLECT = "collect"
+    OPERATION = "operation"
+    CONFIRM = "confirm"
+    OFFER = "offer"
+    FINAL = "final"
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    DENIED = "denied"
+    HANDED_OFF = "handed_off"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlotSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["amount", "card_number", "account_number", "payee_name", "payee_bank", "date_range",
+                  "delivery", "loss_kind", "arrival", "id_number", "transfer_ref"]
+    prompt: str = Field(description="Prompt key asked when the slot is missing")
+    default_from: str | None = Field(default=None, description="A session fact that fills the slot")
+
+
+class StateSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: StateKind
+    slots: list[str] = []
+    checkpoint: str | None = Field(default=None, pattern=r"^[a-z_]+\.[a-z_]+$")
+    prompt: str | None = None
+    operation: str | None = None
+    outcome: Outcome | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> StateSpec:
+        need = {StateKind.COLLECT: "slots", StateKind.OPERATION: "operation", StateKind.FINAL: "outcome",
+                StateKind.CONFIRM: "prompt", StateKind.OFFER: "prompt"}[self.kind]
+        if not getattr(self, need):
+            raise ValueError(f"a {self.kind.value} state needs '{need}'")
+        return self
+
+
+class TransitionSpec(_Strict):
+    trigger: str
+    source: str | list[str]
+    dest: str
+    conditions: list[str] = []
+    unless: list[str] = []
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class TransactionDefinition(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z_]*$")
+    intent: str
+    title: dict[Literal["zh", "en"], str]
+    slots: list[SlotSpec]
+    states: list[StateSpec] = Field(min_length=2)
+    transitions: list[TransitionSpec] = Field(min_length=1)
+    receipt: str | None = Field(default=None, description="Prompt key of the receipt text")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TransactionDefinition:
+        state_names = [s.name for s in self.states]
+        if len(set(state_names)) != len(state_names):
+            raise ValueError("state names must be unique")
+        slot_names = {s.name for s in self.slots}
+        for state in self.states:
+            missing = [s for s in state.slots if s not in slot_names]
+            if missing:
+                raise ValueError(f"state '{state.name}' collects undeclared slots {missing}")
+        for i, tr in enumerate(self.transitions):
+            for name in [*tr.sources, tr.dest]:
+                if name not in state_names and name != "*":
+                    raise ValueError(f"transitions[{i}] names unknown state '{name}'")
+            if tr.trigger not in ENGINE_TRIGGERS:
+                raise ValueError(f"transitions[{i}].trigger '{tr.trigger}' is not one of {sorted(ENGINE_TRIGGERS)}")
+        if not any(s.kind is StateKind.FINAL for s in self.states):
+            raise ValueError("a transaction needs at least one final state")
+        return self
+
+    @property
+    def initial(self) -> str:
+        return self.states[0].name
+
+    def state(self, name: str) -> StateSpec:
+        return next(s for s in self.states if s.name == name)
+
+    def slot(self, name: str) -> SlotSpec:
+        return next(s for s in self.slots if s.name == name)
+
+    def guard_names(self) -> set[str]:
+        return {g for t in self.transitions for g in (*t.conditions, *t.unless)}
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        lines.append(f"{path}: {where or '<root>'}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_definitions(folder: Path, known_guards: set[str], known_operations: set[str]) -> dict[str, TransactionDefinition]:
+    """Load and validate every ``*.yaml`` in ``folder``; raise :class:`DefinitionError` on the first bad file."""
+    definitions: dict[str, TransactionDefinition] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DefinitionError(f"{path}: not valid YAML: {exc}") from exc
+        try:
+            definition = TransactionDefinition.model_validate(raw)
+        except ValidationError as exc:
+            raise DefinitionError(_format_error(path, exc)) from exc
+        unknown = definition.guard_names() - known_guards
+        if unknown:
+            raise DefinitionError(f"{path}: transitions name unknown guards {sorted(unknown)}; "
+                                  f"known: {sorted(known_guards)}")
+        for state in definition.states:
+            if state.operation and state.operation not in known_operations:
+                raise DefinitionError(f"{path}: states.{state.name}.operation '{state.operation}' is unknown; "
+                                      f"known: {sorted(known_operations)}")
+        if definition.name in definitions:
+            raise DefinitionError(f"{path}: transaction '{definition.name}' is defined twice")
+        definitions[definition.name] = definition
+    if not definitions:
+        raise DefinitionError(f"{folder}: no transaction definitions found")
+    return definitions

@@ -1,0 +1,93 @@
+"""`vtm sim` (terminal simulator) and `vtm test` (conversation tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["register"]
+
+
+def sim(
+    lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh",
+    script: Annotated[Path | None, typer.Option("--script", help="Run a YAML script non-interactively")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per turn")] = False,
+    today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD for date resolution")] = None,
+) -> None:
+    """The kiosk agent in the terminal: type what the customer says; /commands for devices."""
+    from vtm.cli import settings_or_exit
+    from vtm.devices import SimulatedDevices
+    from vtm.dialog.manager import DialogManager
+    from vtm.kiosk.bootstrap import bootstrap
+    from vtm.kiosk.script import load_script
+    from vtm.kiosk.sim import ScriptClock, play_turn, render_turn, run_interactive
+
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
+    console = Console()
+    settings = settings_or_exit()
+    if script is None:
+        services = bootstrap(settings)
+        devices = services.devices
+        assert isinstance(devices, SimulatedDevices)
+        day = date.fromisoformat(today) if today else None
+        run_interactive(DialogManager(services, services.new_session(lang), today=day), devices, console, as_json)
+        return
+    parsed = load_script(script)
+    day = parsed.today or (date.fromisoformat(today) if today else None)
+    clock = ScriptClock(day) if day else None
+    services = bootstrap(settings, clock=clock) if clock else bootstrap(settings)
+    devices = services.devices
+    assert isinstance(devices, SimulatedDevices)
+    dm = DialogManager(services, services.new_session(parsed.lang if script else lang), today=day)
+    render_turn(console, dm.start(), as_json)
+    for turn in parsed.turns:
+        if not as_json:
+            console.print(f"[bold green]customer>[/bold green] {turn.say or '/' + str(turn.device)}")
+        render_turn(console, play_turn(dm, devices, turn, clock.advance if clock else None), as_json)
+    if not as_json:
+        console.print(f"[dim]session {dm.session.session_id}: {dm.session.outcome.value}, "
+                      f"done {dm.session.transactions_done}[/dim]")
+
+
+def test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default dialogs/tests)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run conversation tests; ends with `N passed, N failed`; exit 1 on any failure."""
+    from vtm.cli import settings_or_exit
+    from vtm.kiosk.testing import ConversationRunner, describe, discover
+
+    settings = settings_or_exit()
+    files = discover(paths or [settings.content_root / "dialogs" / "tests"])
+    console = Console()
+    runner = ConversationRunner(settings)
+    passed = failed = 0
+    try:
+        for path in files:
+            result = runner.run(path)
+            if as_json:
+                print(json.dumps(describe(result), ensure_ascii=False))
+            elif result.passed:
+                console.print(f"[green]PASS[/green] {path}")
+            else:
+                console.print(f"[red]FAIL[/red] {path}")
+                for failure in result.failures:
+                    console.print(f"    {failure}", markup=False)
+            passed += result.passed
+            failed += not result.passed
+    finally:
+        runner.close()
+    print(f"{passed} passed, {failed} failed")
+    if failed or not files:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sim")(sim)
+    app.command("test")(test)

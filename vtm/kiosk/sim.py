@@ -1,0 +1,101 @@
+"""The terminal simulator: the customer's side of the kiosk, typed or scripted.
+
+A typed line is speech; a line starting with ``/`` is a device command (``/insert_card 6222...``,
+``/pin 123456``, ``/scan_id ...``, ``/face pass``, ``/silence 8``, ``/take_card``). The kiosk's
+replies, the state, the (masked) slots, gate verdicts and per-stage latency are shown; ``--json``
+prints one JSON object per turn instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from vtm.devices import Silence, SimulatedDevices, parse_device_command
+from vtm.devices.errors import DeviceError
+from vtm.dialog.manager import DialogManager
+from vtm.dialog.turn import TurnRecord
+from vtm.kiosk.script import Turn
+
+__all__ = ["ScriptClock", "play_turn", "render_turn", "run_interactive"]
+
+_TURN_SECONDS = 4.0  # how long a scripted turn takes on the kiosk clock
+
+
+class ScriptClock:
+    """A kiosk clock for scripts and tests: starts at 10:00 local time on ``today`` and moves per turn."""
+
+    def __init__(self, today: date, tz: ZoneInfo | None = None) -> None:
+        local = datetime.combine(today, time(10, 0), tzinfo=tz or ZoneInfo("Asia/Shanghai"))
+        self._now = local.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+def play_turn(dm: DialogManager, devices: SimulatedDevices, turn: Turn,
+              advance: Callable[[float], None] | None = None) -> TurnRecord:
+    """Play one scripted turn (speech or device) and return what the kiosk did."""
+    if advance is not None:
+        advance(_TURN_SECONDS)
+    if turn.say is not None:
+        return dm.handle_text(turn.say)
+    if turn.device is not None:
+        command = parse_device_command(turn.device)
+        if isinstance(command, Silence) and advance is not None:
+            advance(command.seconds)
+        devices.apply(command)
+        return dm.handle_device(command)
+    raise ValueError("audio turns need the speech front end (vtm sim --audio)")
+
+
+def render_turn(console: Console, rec: TurnRecord, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(rec.to_json(), ensure_ascii=False, default=str))
+        return
+    for reply in rec.replies:
+        console.print(Panel(reply.text, title="kiosk" + ("" if reply.interruptible else " (must hear)"),
+                            border_style="cyan" if reply.interruptible else "red", expand=False))
+    table = Table.grid(padding=(0, 2))
+    table.add_row("[dim]state[/dim]", str(rec.state))
+    if rec.intent:
+        table.add_row("[dim]intent[/dim]", f"{rec.intent} ({rec.confidence:.2f})" if rec.confidence else rec.intent)
+    if rec.slots:
+        table.add_row("[dim]slots[/dim]", json.dumps(rec.slots, ensure_ascii=False))
+    for verdict in rec.verdicts:
+        table.add_row("[dim]gate[/dim]", f"{verdict['checkpoint']}: {verdict['outcome']} {verdict['rules']}")
+    for op in rec.operations:
+        table.add_row("[dim]core[/dim]", f"{op['operation']}: {op['result']}")
+    table.add_row("[dim]latency[/dim]", " ".join(f"{k}={v:.1f}ms" for k, v in rec.latency_ms.items()))
+    console.print(table)
+
+
+def run_interactive(dm: DialogManager, devices: SimulatedDevices, console: Console, as_json: bool) -> None:
+    render_turn(console, dm.start(), as_json)
+    console.print("[dim]Type what the customer says; /insert_card N, /pin N, /scan_id N, /face pass|fail|refuse, "
+                  "/silence S, /take_card, /take_receipt for devices; /quit to leave.[/dim]")
+    while not dm.session.ended:
+        try:
+            line = console.input("[bold green]customer> [/bold green]").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        turn = Turn(device=line[1:]) if line.startswith("/") else Turn(say=line)
+        try:
+            rec = play_turn(dm, devices, turn)
+        except DeviceError as exc:
+            console.print(f"[red]{exc}[/red]")
+            continue
+        render_turn(console, rec, as_json)
