@@ -56,6 +56,15 @@ def _register_subcommands() -> None:
     from vtm.kiosk.cli import register as register_kiosk
 
     register_kiosk(app)
+    from vtm.speech.cli import register as register_speech
+
+    register_speech(app)
+    from vtm.records.cli import app as records_app
+
+    app.add_typer(records_app, name="records")
+    from vtm.review.cli import app as review_app
+
+    app.add_typer(review_app, name="review")
 
 
 _register_subcommands()

@@ -30,7 +30,7 @@ from vtm.dialog.confirm import confirm_values
 from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang
 from vtm.dialog.session import Awaiting, Pending, Session, SessionOutcome
-from vtm.dialog.slots import fill_slots, guess_bare_name
+from vtm.dialog.slots import fill_slots, guess_bare_name, resolve_saved_payee
 from vtm.dialog.turn import Reply, TurnRecord
 from vtm.flows.definition import Outcome as FlowOutcome
 from vtm.flows.definition import StateKind
@@ -354,6 +354,9 @@ class DialogManager:
         raise RuntimeError(f"transaction {self.session.flow.name if self.session.flow else '?'} did not settle")
 
     def _prefill(self, flow: Flow) -> None:
+        name = flow.slots.get("payee_name")
+        if name and not flow.slots.get("account_number") and flow.facts.get("payee_lookup_for") != name:
+            resolve_saved_payee(flow, self.session, self.core)
         for slot in flow.definition.slots:
             if flow.slots.get(slot.name) is None and slot.default_from:
                 value = self._session_fact(slot.default_from)

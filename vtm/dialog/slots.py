@@ -20,7 +20,7 @@ from vtm.dialog.session import Session
 from vtm.flows.machine import Flow
 from vtm.nlu.types import DateRange, Entity, NluResult, SlotName
 
-__all__ = ["Problem", "card_from_identity", "fill_slots", "guess_bare_name"]
+__all__ = ["Problem", "card_from_identity", "fill_slots", "guess_bare_name", "resolve_saved_payee"]
 
 # Which NLU entity can fill which slot type (a payee's card number is also an account number).
 _FILLS: dict[str, tuple[SlotName, ...]] = {
@@ -93,8 +93,8 @@ def fill_slots(flow: Flow, nlu: NluResult, session: Session, core: CoreBanking,
         filled.append(slot)
 
     # Resolutions against the core bank.
-    if "payee_name" in filled and session.customer_id:
-        _resolve_saved_payee(flow, session, core)
+    if "payee_name" in filled:
+        resolve_saved_payee(flow, session, core)
     if flow.name == "card_loss" and flow.slots.get("card_number") is None:
         problem = card_from_identity(flow, by_name, session, core)
         if problem:
@@ -113,10 +113,12 @@ def fill_slots(flow: Flow, nlu: NluResult, session: Session, core: CoreBanking,
     return filled, problems
 
 
-def _resolve_saved_payee(flow: Flow, session: Session, core: CoreBanking) -> None:
+def resolve_saved_payee(flow: Flow, session: Session, core: CoreBanking) -> None:
     """A name that matches a saved payee fills the account and bank too (the customer need not spell them)."""
     name = str(flow.slots["payee_name"])
-    assert session.customer_id is not None
+    if session.customer_id is None:
+        return  # asked again once the customer is known (after the PIN)
+    flow.facts["payee_lookup_for"] = name
     try:
         payees = core.saved_payees(session.customer_id)
     except CoreBankingError:

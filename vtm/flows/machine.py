@@ -51,7 +51,9 @@ def _arrival_choice_needed(flow: Flow) -> bool:
 
 
 def _replacement_possible(flow: Flow) -> bool:
-    return flow.facts.get("loss_report") is not None and flow.facts.get("replacement") is None
+    # A new card is issued on a formal report only; a temporary report lapses and keeps the card.
+    report = flow.facts.get("loss_report")
+    return report is not None and report.kind.value == "formal" and flow.facts.get("replacement") is None
 
 
 GUARDS: dict[str, Guard] = {

@@ -20,8 +20,9 @@ def sim(
     today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD for date resolution")] = None,
 ) -> None:
     """The kiosk agent in the terminal: type what the customer says; /commands for devices."""
-    from vtm.cli import settings_or_exit
+    from vtm.cli import err, settings_or_exit
     from vtm.devices import SimulatedDevices
+    from vtm.devices.errors import DeviceError
     from vtm.dialog.manager import DialogManager
     from vtm.kiosk.bootstrap import bootstrap
     from vtm.kiosk.script import load_script
@@ -49,7 +50,12 @@ def sim(
     for turn in parsed.turns:
         if not as_json:
             console.print(f"[bold green]customer>[/bold green] {turn.say or '/' + str(turn.device)}")
-        render_turn(console, play_turn(dm, devices, turn, clock.advance if clock else None), as_json)
+        try:
+            record = play_turn(dm, devices, turn, clock.advance if clock else None)
+        except DeviceError as exc:
+            err.print(f"[red]device refused:[/red] {exc}")
+            continue
+        render_turn(console, record, as_json)
     if not as_json:
         console.print(f"[dim]session {dm.session.session_id}: {dm.session.outcome.value}, "
                       f"done {dm.session.transactions_done}[/dim]")

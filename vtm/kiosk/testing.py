@@ -19,6 +19,7 @@ from typing import Any
 from vtm.banking.errors import CoreBankingError
 from vtm.banking.port import CoreBanking
 from vtm.config import Settings
+from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices, Parser, bootstrap
@@ -94,7 +95,11 @@ class ConversationRunner:
         before = _snapshot(services.core, script.expect_end)
         result.turns.append(dm.start())
         for number, turn in enumerate(script.turns, start=1):
-            rec = play_turn(dm, devices, turn, clock.advance)  # type: ignore[arg-type]
+            try:
+                rec = play_turn(dm, devices, turn, clock.advance)  # type: ignore[arg-type]
+            except DeviceError as exc:
+                result.failures.append(f"turn {number}: device refused {turn.device!r}: {exc}")
+                break
             result.turns.append(rec)
             if turn.expect is not None:
                 result.failures.extend(f"turn {number}: {p}" for p in _check_turn(turn.expect, rec))

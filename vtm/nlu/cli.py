@@ -95,8 +95,11 @@ def train() -> None:
     err.print(
         f"intent model {meta.key[:12]}: {meta.train_examples} examples, trained in {meta.train_seconds} s, "
         f"held-out accuracy {meta.holdout_accuracy:.3f}, threshold {meta.threshold:.3f}, "
-        f"temperature {meta.temperature:.3f}"
+        f"temperature {meta.temperature:.3f}",
+        soft_wrap=True,
     )
+    for expected, predicted, count in meta.holdout_confusions[:10]:
+        err.print(f"  held-out confusion {expected} -> {predicted}: {count}")
 
 
 def _jsonable(value: object) -> object:

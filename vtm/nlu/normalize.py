@@ -45,7 +45,11 @@ from vtm.nlu.numerals import (
 )
 from vtm.nlu.types import Lang
 
-__all__ = ["Normalized", "detect_lang", "normalize"]
+__all__ = ["NORMALIZE_VERSION", "Normalized", "detect_lang", "normalize"]
+
+NORMALIZE_VERSION = "1"
+"""Bumped whenever the normalised text can change; include it in any cache key of a model
+trained on normalised text."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")

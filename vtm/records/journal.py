@@ -99,7 +99,7 @@ class OperationJournal:
         for entry in self.unfinished():
             try:
                 result = status_of(entry.operation, entry.idempotency_key)
-            except Exception as exc:  # noqa: BLE001 - recovery must go on; the entry stays unknown
+            except Exception as exc:
                 self.finish(entry.idempotency_key, JournalStatus.UNKNOWN, {"error": str(exc)})
                 resolved.append((entry.idempotency_key, JournalStatus.UNKNOWN))
                 continue

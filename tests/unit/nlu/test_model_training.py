@@ -100,3 +100,19 @@ def test_below_the_threshold_the_answer_is_out_of_scope(
     assert prediction.intent == "out_of_scope"
     assert 0.0 <= prediction.confidence <= 1.0
     assert prediction.ranking[0][0] == "report_card_lost"  # the ranking still shows what it thought
+
+
+def test_int8_frozen_layers_train_and_predict_consistently(
+    models_path: Path, examples: list[Example]
+) -> None:
+    encoder = E5Encoder.load(e5_dir(models_path))  # its own copy: quantization is in place
+    config = TrainConfig(tuned_layers=1, epochs=3, holdout_fraction=0.2, int8_frozen_layers=True)
+    classifier = IntentClassifier.obtain(
+        models_path, examples, config, train_if_missing=True, encoder=encoder
+    )
+    assert encoder.quantized_below == 11
+    assert classifier.predict("我的卡丢了").intent == "report_card_lost"
+    with pytest.raises(ValueError, match="already quantized"):
+        encoder.quantize_below(10)
+    with pytest.raises(ValueError, match="float encoder"):
+        IntentClassifier.obtain(models_path, examples, SMALL, encoder=encoder)

@@ -40,6 +40,7 @@ class ArtifactMeta(BaseModel):
     holdout_accuracy: float
     holdout_oos_recall: float | None
     holdout_size: int
+    holdout_confusions: list[tuple[str, str, int]] = []  # (expected, predicted, count) on held-out data
     train_examples: int
     fit_examples: int
     train_seconds: float
@@ -72,6 +73,7 @@ def save_artifact(
         holdout_accuracy=c.holdout_accuracy,
         holdout_oos_recall=c.holdout_oos_recall,
         holdout_size=c.holdout_size,
+        holdout_confusions=list(c.holdout_confusions),
         train_examples=train_examples,
         fit_examples=outcome.fit_examples,
         train_seconds=round(outcome.train_seconds, 1),

@@ -72,6 +72,8 @@ class IntentClassifier:
         encoder = encoder or E5Encoder.load(encoder_folder)
         if config.int8_frozen_layers:
             encoder.quantize_below(encoder.num_layers - config.tuned_layers)
+        elif encoder.quantized_below is not None:
+            raise ValueError("this configuration expects a float encoder, the given one is quantized")
         items = model_inputs(examples)
         key = cache_key(items, config, _encoder_digest(encoder_folder))
         folder = artifact_dir(models_path, key)

@@ -39,6 +39,9 @@ class TrainConfig(BaseModel):
         "training examples that the model classified correctly",
     )
     int8_frozen_layers: bool = Field(
-        default=True, description="run the frozen e5 layers in dynamic int8 (training and inference alike)"
+        default=False,
+        description="run the frozen e5 layers in dynamic int8 (training and inference alike): about 2x "
+        "faster parsing, but lower held-out accuracy (0.851 vs 0.867 measured) and torch marks its "
+        "quantized tensors deprecated, so it is off by default",
     )
     augment: bool = Field(default=True, description="add punctuation-free / lower-case variants of examples")

@@ -21,7 +21,7 @@ import math
 import random
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -55,6 +55,7 @@ class Calibration:
     holdout_accuracy: float
     holdout_oos_recall: float | None
     holdout_size: int
+    holdout_confusions: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,11 @@ def _calibrate(
     accuracy = float((final == labels).float().mean())
     is_oos = labels == oos
     recall = float((final[is_oos] == oos).float().mean()) if is_oos.any() else None
-    return Calibration(temperature, threshold, accuracy, recall, len(labels))
+    pairs = Counter(
+        (names[g], names[p]) for g, p in zip(labels.tolist(), final.tolist(), strict=True) if g != p
+    )
+    confusions = tuple((g, p, n) for (g, p), n in pairs.most_common(20))
+    return Calibration(temperature, threshold, accuracy, recall, len(labels), confusions)
 
 
 def train_intent_head(

@@ -1,0 +1,90 @@
+"""``vtm review``: the staff review web app.
+
+::
+
+    vtm review [--host 127.0.0.1] [--port 8700] [--demo]   # serve (``--demo``: seed demo sessions first)
+    vtm review create-admin USERNAME [--password-stdin]     # the first admin (prompted password)
+    vtm review seed-demo                                    # record the demo sessions only
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["app"]
+
+app = typer.Typer(invoke_without_command=True, help="Staff review web app.")
+err = Console(stderr=True)
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8700,
+    demo: Annotated[bool, typer.Option("--demo", help="Record the demo sessions before serving")] = False,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies/--no-secure-cookies", help="Mark cookies Secure (behind HTTPS)")
+    ] = False,
+) -> None:
+    """Serve the review app (without a sub-command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from vtm.cli import settings_or_exit
+    from vtm.review.app import ReviewOptions, create_app
+
+    settings = settings_or_exit()
+    if demo:
+        _seed(settings)
+    application = create_app(settings, ReviewOptions(secure_cookies=secure_cookies))
+    err.print(f"review app on http://{host}:{port}/ (create the first admin with `vtm review create-admin`)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+    role: Annotated[str, typer.Option("--role", help="admin, supervisor or reviewer")] = "admin",
+) -> None:
+    """Create a staff user (the first admin, typically); the password is prompted, never an argument."""
+    from vtm.cli import settings_or_exit
+    from vtm.review.users import Role, UserError, UserStore
+
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        users = UserStore.from_url(settings.records_db_url)
+        users.create(username, password, Role(role))
+    except (UserError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    err.print(f"created {role} {username!r}")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Run the demo conversations through the real dialog and record them (idempotent per run)."""
+    from vtm.cli import settings_or_exit
+
+    _seed(settings_or_exit())
+
+
+def _seed(settings: object) -> None:
+    from vtm.config import Settings
+    from vtm.review.demo import seed_demo_sessions
+
+    assert isinstance(settings, Settings)
+    ids = seed_demo_sessions(settings)
+    err.print(f"recorded {len(ids)} demo sessions")

@@ -1,0 +1,277 @@
+"""Speech recognition: faster-whisper (CTranslate2, int8, CPU), offline, bounded in time.
+
+Decoding is greedy-safe for a kiosk: ``temperature=0`` only (the fallback ladder had 20 s worst
+cases), no conditioning on previous text, no timestamps, a bounded number of new tokens, and
+the Silero VAD filter. The language comes from the session; it is detected (between zh and en
+only) when the caller does not know it.
+
+What is *not* heard well is said so: a :class:`Transcript` whose ``usable`` is False carries
+the reason (silence, no speech, low confidence, repetition loop) and an empty ``text``, so the
+dialog asks the customer to repeat instead of acting on a guess.
+
+Usage::
+
+    recognizer = Recognizer(models_path / "whisper-base")
+    result = recognizer.transcribe(load_audio(path), lang="zh")
+    if result.usable:
+        dialog.handle_text(result.text, asr_confidence=result.confidence)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from vtm.speech.audio import Audio, load_audio
+from vtm.speech.errors import AudioTooLong, ModelUnavailable
+from vtm.speech.whisper_files import WHISPER_FILES
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+__all__ = ["AsrOptions", "Lang", "Recognizer", "Segment", "Transcript", "Unheard"]
+
+Lang = Literal["zh", "en"]
+_LANGS: tuple[Lang, ...] = ("zh", "en")
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
+# The same non-digit character (or pair) four times in a row: a decoder loop, not speech.
+_LOOP = re.compile(r"(\D{1,2}?)\1{3,}")
+
+
+class Unheard(StrEnum):
+    """Why nothing usable was heard."""
+
+    SILENCE = "silence"  # the VAD found no speech at all
+    NO_SPEECH = "no_speech"  # Whisper itself says there is no speech
+    LOW_CONFIDENCE = "low_confidence"
+    REPETITION = "repetition"  # decoder loop ("万万万万...")
+    EMPTY = "empty"  # speech, but no words came out
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """Decoding and acceptance settings (defaults measured in ``bench/asr.py``)."""
+
+    beam_size: int = 5
+    max_new_tokens: int = 96
+    chunk_length: int | None = None  # seconds of encoder window; None = the model's 30 s
+    cpu_threads: int = 2
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 500
+    prompt_zh: str | None = "以下是普通话的句子。"
+    min_confidence: float = 0.30
+    max_no_speech_prob: float = 0.6
+    max_compression_ratio: float = 2.4
+    max_audio_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One decoded segment (our own type: faster-whisper's never leaves this module)."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard. ``text`` is empty unless ``usable``; ``heard`` keeps the raw decode for audit."""
+
+    text: str
+    lang: Lang
+    confidence: float
+    audio_s: float
+    asr_s: float
+    unheard: Unheard | None = None
+    heard: str = ""
+    clipped: bool = False
+    prompt_retried: bool = False
+    segments: tuple[Segment, ...] = field(default=())
+
+    @property
+    def usable(self) -> bool:
+        return self.unheard is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``vtm asr --json`` object: the contract keys first, then ``usable`` and ``reason``."""
+        return {
+            "text": self.text,
+            "lang": self.lang,
+            "confidence": round(self.confidence, 3),
+            "audio_s": round(self.audio_s, 3),
+            "asr_s": round(self.asr_s, 3),
+            "usable": self.usable,
+            "reason": self.unheard.value if self.unheard else None,
+            "clipped": self.clipped,
+            "segments": [asdict(s) for s in self.segments],
+        }
+
+
+def _norm(text: str) -> str:
+    return _PUNCT.sub("", text)
+
+
+def _prompt_leaked(text: str, prompt: str, span: int = 4) -> bool:
+    """True when ``span`` or more consecutive characters of the prompt appear in the text."""
+    core, heard = _norm(prompt), _norm(text)
+    return any(core[i : i + span] in heard for i in range(len(core) - span + 1))
+
+
+def _confidence(segments: list[Segment]) -> float:
+    """Length-weighted exp(avg_logprob) x (1 - no_speech_prob): a probability-like 0..1 score."""
+    weights = [max(len(_norm(s.text)), 1) for s in segments]
+    scores = [math.exp(s.avg_logprob) * (1.0 - s.no_speech_prob) for s in segments]
+    return sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
+
+
+class Recognizer:
+    """faster-whisper behind one method; the model loads lazily, once, thread-safely."""
+
+    def __init__(self, model_dir: Path, options: AsrOptions | None = None) -> None:
+        self.model_dir = model_dir
+        self.options = options or AsrOptions()
+        self._model: WhisperModel | None = None
+        self._lock = threading.Lock()
+
+    # Loading ---------------------------------------------------------------------------------
+    def model(self) -> WhisperModel:
+        with self._lock:
+            if self._model is None:
+                missing = [f for f in WHISPER_FILES if not (self.model_dir / f).is_file()]
+                if missing:
+                    raise ModelUnavailable(
+                        f"Whisper model folder {self.model_dir} lacks {', '.join(missing)};"
+                        " run `vtm models prepare`"
+                    )
+                from faster_whisper import WhisperModel
+
+                self._model = WhisperModel(
+                    str(self.model_dir),
+                    device="cpu",
+                    compute_type="int8",
+                    cpu_threads=self.options.cpu_threads,
+                    num_workers=1,
+                    local_files_only=True,
+                )
+            return self._model
+
+    def warm_up(self) -> None:
+        """Load the model and run one decode, so the first customer does not pay for it."""
+        import numpy as np
+
+        self._decode(np.zeros(16_000, dtype=np.float32), "zh", prompt=None)
+
+    # Recognition -----------------------------------------------------------------------------
+    def detect_language(self, audio: Audio) -> Lang:
+        """The more likely of zh and en (other languages are not offered at the kiosk)."""
+        _, _, ranked = self.model().detect_language(audio=audio.samples, vad_filter=True)
+        probs = dict(ranked)
+        return max(_LANGS, key=lambda lang: probs.get(lang, 0.0))
+
+    def transcribe(self, audio: Audio | Path | bytes, lang: Lang | None = None) -> Transcript:
+        """Recognise one utterance. ``lang=None`` detects zh/en (slower: avoid when the session knows)."""
+        opts = self.options
+        if not isinstance(audio, Audio):
+            audio = load_audio(audio, max_seconds=opts.max_audio_s)
+        elif audio.duration_s > opts.max_audio_s:
+            raise AudioTooLong(
+                f"{audio.duration_s:.1f} s of audio is longer than the {opts.max_audio_s:.0f} s allowed",
+                audio.duration_s,
+                opts.max_audio_s,
+            )
+        started = time.perf_counter()
+        if not self._has_speech(audio):
+            return Transcript(
+                "",
+                lang or "zh",
+                0.0,
+                audio.duration_s,
+                time.perf_counter() - started,
+                Unheard.SILENCE,
+                clipped=audio.clipped,
+            )
+        language = lang or self.detect_language(audio)
+        prompt = opts.prompt_zh if language == "zh" else None
+        segments = self._decode(audio.samples, language, prompt)
+        heard = "".join(s.text for s in segments).strip()
+        retried = False
+        if prompt and _prompt_leaked(heard, prompt):
+            # The decoder copied its prompt: decode again without one rather than trust it.
+            segments = self._decode(audio.samples, language, prompt=None)
+            heard = "".join(s.text for s in segments).strip()
+            retried = True
+        if language == "zh":
+            import zhconv
+
+            heard = str(zhconv.convert(heard, "zh-cn"))
+        elapsed = time.perf_counter() - started
+        confidence = _confidence(segments) if segments else 0.0
+        verdict = self._judge(heard, segments, confidence)
+        return Transcript(
+            heard if verdict is None else "",
+            language,
+            confidence,
+            audio.duration_s,
+            elapsed,
+            verdict,
+            heard=heard,
+            clipped=audio.clipped,
+            prompt_retried=retried,
+            segments=tuple(segments),
+        )
+
+    # Internals -------------------------------------------------------------------------------
+    def _vad_parameters(self) -> dict[str, Any]:
+        return {
+            "threshold": self.options.vad_threshold,
+            "min_silence_duration_ms": self.options.vad_min_silence_ms,
+        }
+
+    def _has_speech(self, audio: Audio) -> bool:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        return bool(get_speech_timestamps(audio.samples, VadOptions(**self._vad_parameters())))
+
+    def _decode(self, samples: Any, lang: Lang, prompt: str | None) -> list[Segment]:
+        opts = self.options
+        extra: dict[str, Any] = {}
+        if opts.chunk_length is not None:
+            extra["chunk_length"] = opts.chunk_length
+        raw, _info = self.model().transcribe(
+            samples,
+            language=lang,
+            beam_size=opts.beam_size,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            max_new_tokens=opts.max_new_tokens,
+            initial_prompt=prompt,
+            vad_filter=True,
+            vad_parameters=self._vad_parameters(),
+            **extra,
+        )
+        return [Segment(s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio) for s in raw]
+
+    def _judge(self, text: str, segments: list[Segment], confidence: float) -> Unheard | None:
+        opts = self.options
+        if not segments:
+            return Unheard.SILENCE
+        if all(s.no_speech_prob > opts.max_no_speech_prob for s in segments):
+            return Unheard.NO_SPEECH
+        if not _norm(text):
+            return Unheard.EMPTY
+        if any(s.compression_ratio > opts.max_compression_ratio for s in segments) or _LOOP.search(
+            _norm(text)
+        ):
+            return Unheard.REPETITION
+        if confidence < opts.min_confidence:
+            return Unheard.LOW_CONFIDENCE
+        return None
