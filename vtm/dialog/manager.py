@@ -294,10 +294,14 @@ class DialogManager:
                 self.session.pending = Pending(Awaiting.WHAT_TO_CHANGE)
                 self.say("repair.what_to_change")
                 return
-        if kind is StateKind.OFFER and nlu.intent in ("affirm", "deny"):
-            flow.fire(nlu.intent)
-            self._progress()
-            return
+        if kind is StateKind.OFFER:
+            # "要打印" answers "shall I print a receipt?" with the action itself: that is a yes.
+            wants_print = any(e.name == "delivery" and e.value == "print" for e in nlu.slots)
+            answer = "affirm" if wants_print and nlu.intent == "inform" else nlu.intent
+            if answer in ("affirm", "deny"):
+                flow.fire(answer)
+                self._progress()
+                return
         filled, problems = fill_slots(flow, nlu, self.session, self.core)
         if not filled and not problems and kind is StateKind.COLLECT and flow.missing_slots() == ["payee_name"]:
             name = guess_bare_name(text)

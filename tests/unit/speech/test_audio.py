@@ -41,11 +41,11 @@ def test_mp3_is_decoded_through_ffmpeg(tmp_path: Path) -> None:
     path = tmp_path / "tone.mp3"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mp3", rate=44_100)
-        stream.layout = "mono"  # type: ignore[attr-defined]
+        stream.layout = "mono"
         pcm = (_tone(44_100, 2.0) * 32767).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate = 44_100
-        for packet in [*stream.encode(frame), *stream.encode(None)]:  # type: ignore[attr-defined]
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     assert load_audio(path).duration_s == pytest.approx(2.0, abs=0.1)
 

