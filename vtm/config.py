@@ -99,7 +99,8 @@ def load_settings(env_file: str | Path | None = None, **overrides: object) -> Se
     if env_file is not None and not Path(env_file).is_file():
         raise ConfigError(f"settings file {env_file} does not exist")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        # pydantic-settings takes the file as a keyword its stubs type per source; the values are validated.
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
             f"VTM_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()

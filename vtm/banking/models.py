@@ -37,8 +37,8 @@ __all__ = [
     "TransferRequest",
     "TransferResult",
     "TransferStatus",
-    "to_fen",
     "from_fen",
+    "to_fen",
 ]
 
 MAX_AMOUNT = Decimal("100000000.00")  # no kiosk movement is ever above 100 million yuan
@@ -52,7 +52,10 @@ def _money(value: Decimal) -> Decimal:
 
 
 Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=12, decimal_places=2), AfterValidator(_money)]
-"""A non-negative amount in yuan with at most two decimals."""
+"""A non-negative amount of money moved, in yuan with at most two decimals."""
+
+BalanceAmount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), AfterValidator(_money)]
+"""An account balance: never negative, but not capped like a single movement."""
 
 
 def to_fen(amount: Decimal) -> int:
@@ -155,15 +158,15 @@ class Account(_Frozen):
     account_number: str
     customer_id: str
     currency: str = "CNY"
-    balance: Money
+    balance: BalanceAmount
     card_numbers: list[str] = []
 
 
 class Balance(_Frozen):
     account_number: str
     currency: str
-    balance: Money
-    available: Money
+    balance: BalanceAmount
+    available: BalanceAmount
     as_of: datetime
 
 

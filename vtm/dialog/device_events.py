@@ -53,6 +53,8 @@ def request_verification(dm: DialogManager, verdict: Verdict) -> None:
         offer_face(dm)
         return
     awaiting, prompt = _ASK[factor]
+    if factor is AuthFactor.PIN and any(AuthFactor.FACE in o for o in options):
+        prompt = "auth.pin_or_face"  # the face is an alternative the customer may choose, never the default
     dm.session.pending = Pending(awaiting)
     dm.say(prompt)
 
@@ -196,11 +198,12 @@ def _face(dm: DialogManager) -> None:
         session.pending = Pending(Awaiting.ID_CARD)
         dm.say("auth.scan_id")
         return
-    if Consent.FACE not in session.consents:
-        if not dm.devices.face.request_consent():  # consent is asked on the device, separately
-            answer_face_consent(dm, False)
-            return
-        session.consents.add(Consent.FACE)
+    # The separate consent is also given on the device itself (a spoken "yes" alone does not
+    # switch the camera on); a refusal there falls back to the PIN.
+    if not dm.devices.face.request_consent():
+        answer_face_consent(dm, False)
+        return
+    session.consents.add(Consent.FACE)
     try:
         result = dm.devices.face.capture_and_match(session.id_photo or session.id_number)
         identity = dm.core.verify_identity(session.id_number, face_score=result.score)

@@ -30,7 +30,7 @@ from vtm.dialog.confirm import confirm_values
 from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang
 from vtm.dialog.session import Awaiting, Pending, Session, SessionOutcome
-from vtm.dialog.slots import fill_slots, guess_bare_name, resolve_saved_payee
+from vtm.dialog.slots import OWN_BANK, fill_slots, guess_bare_name, resolve_saved_payee, slot_types_filled_by
 from vtm.dialog.turn import Reply, TurnRecord
 from vtm.flows.definition import Outcome as FlowOutcome
 from vtm.flows.definition import StateKind
@@ -173,16 +173,19 @@ class DialogManager:
     # Routing -------------------------------------------------------------------------------
     def _route(self, nlu: NluResult, text: str) -> None:
         session, intent = self.session, nlu.intent
-        if intent in _GLOBAL and self._global(intent, nlu):
+        # "不取消" / "取消吧" answer "cancel it?" itself: the question comes before the global "cancel".
+        confirming_cancel = session.pending is not None and session.pending.awaiting is Awaiting.CANCEL_CONFIRM
+        if intent in _GLOBAL and not (confirming_cancel and intent == "cancel") and self._global(intent, nlu):
             return
         if session.pending is not None and self._answer_pending(nlu, text):
             return
         txn = self.services.transaction_for_intent(intent)
-        if txn is not None and (session.flow is None or session.flow.name != txn):
+        if txn is not None and (session.flow is None or session.flow.name != txn) \
+                and not (session.flow is not None and self._answers_question(session.flow, nlu, text)):
             self._start_flow(txn, nlu)
             return
         if session.flow is None:
-            self._idle(nlu)
+            self._idle(nlu, text)
             return
         self._in_flow(session.flow, nlu, text)
 
@@ -222,6 +225,8 @@ class DialogManager:
         yes, no = nlu.intent == "affirm", nlu.intent in ("deny", "cancel")
         if pending.awaiting is Awaiting.CANCEL_CONFIRM:
             session.pending = None
+            keep = self.services.phrases.matches("keep_going", text)
+            yes, no = (False, True) if keep else (nlu.intent in ("affirm", "cancel"), nlu.intent == "deny")
             if yes:
                 self._cancel_flow()
             elif no:
@@ -274,10 +279,24 @@ class DialogManager:
             return True
         return False
 
-    def _idle(self, nlu: NluResult) -> None:
+    def _answers_question(self, flow: Flow, nlu: NluResult, text: str) -> bool:
+        """Does the utterance give a value for what the running transaction is asking right now?
+
+        An answer to the question asked wins over a new transaction the classifier heard in it
+        ("示例银行" is a bank name, not a request for a statement); a real digression names no
+        value the current step needs.
+        """
+        if flow.spec.kind is not StateKind.COLLECT:
+            return False
+        wanted = {flow.definition.slot(name).type for name in flow.missing_slots()}
+        if "payee_bank" in wanted and self.services.phrases.matches("own_bank", text):
+            return True
+        return any(slot_type in wanted for slot_type in slot_types_filled_by(nlu))
+
+    def _idle(self, nlu: NluResult, text: str) -> None:
         if nlu.intent == "greeting":
             self.say("session.greeting")
-        elif nlu.intent in ("deny", "goodbye") and self.session.transactions_done:
+        elif nlu.intent in ("deny", "goodbye") or self.services.phrases.matches("nothing_else", text):
             self._end_session()
         else:
             self._no_match()
@@ -303,6 +322,9 @@ class DialogManager:
                 self._progress()
                 return
         filled, problems = fill_slots(flow, nlu, self.session, self.core)
+        if not filled and "payee_bank" in flow.missing_slots() and self.services.phrases.matches("own_bank", text):
+            flow.slots["payee_bank"] = OWN_BANK
+            filled = ["payee_bank"]
         if not filled and not problems and kind is StateKind.COLLECT and flow.missing_slots() == ["payee_name"]:
             name = guess_bare_name(text)
             if name:
@@ -337,6 +359,8 @@ class DialogManager:
                 continue
             self._prefill(flow)
             verdict = self._check(spec.checkpoint, flow) if spec.checkpoint else None
+            if verdict is not None and self._retry(verdict, flow):
+                continue
             if verdict is not None and not self._obey(verdict, flow):
                 return
             if spec.kind is StateKind.COLLECT:
@@ -389,6 +413,19 @@ class DialogManager:
                 "policy_version": verdict.policy_version[:12],
             })
         return verdict
+
+    def _retry(self, verdict: Verdict, flow: Flow) -> bool:
+        """A deny about a value the customer can change (``retry_on``): say why, forget the value, ask again."""
+        spec = flow.spec
+        hits = verdict.blocking_hits
+        if verdict.outcome is not Outcome.DENY or not spec.retry_on or not hits \
+                or any(h.reason_code not in spec.retry_on for h in hits):
+            return False
+        for key in verdict.prompt_keys:
+            self.say(key)
+        for slot in spec.slots:
+            flow.slots[slot] = None
+        return True
 
     def _obey(self, verdict: Verdict, flow: Flow) -> bool:
         """Act on a verdict; True means the state may act now."""
@@ -538,7 +575,8 @@ class DialogManager:
 
     def _prompt_values(self, flow: Flow) -> dict[str, Any]:
         values: dict[str, Any] = {"payee_name": flow.slots.get("payee_name") or "",
-                                  "days": self.policy_days("temporary_loss_days")}
+                                  "days": self.policy_days("temporary_loss_days"),
+                                  "email_option": self.render("statement.email_option") if self.customer_email() else ""}
         return values
 
 

@@ -25,6 +25,7 @@ from vtm.banking.errors import (
 from vtm.banking.models import Arrival, LossKind, TransferRequest, TransferResult, TransferStatus
 from vtm.compliance.verdict import Permit
 from vtm.devices import RetainReason
+from vtm.dialog.slots import OWN_BANK
 from vtm.dialog.speakable import amount_words, money_text, say_date, say_datetime
 from vtm.records.journal import JournalStatus
 from vtm.records.masking import mask_card, mask_email, mask_name
@@ -66,7 +67,7 @@ def _core_failure(dm: DialogManager, exc: CoreBankingError) -> str:
 def validate_payee(dm: DialogManager, _: Permit | None) -> str:
     flow = dm.flow_required()
     s = flow.slots
-    bank = None if s.get("payee_bank") in (None, "OWN") else str(s["payee_bank"])
+    bank = None if s.get("payee_bank") in (None, OWN_BANK) else str(s["payee_bank"])
     try:
         check = dm.core.validate_payee(str(s["account_number"]), str(s["payee_name"]), bank)
     except CoreBankingError as exc:

@@ -20,7 +20,8 @@ from vtm.dialog.session import Session
 from vtm.flows.machine import Flow
 from vtm.nlu.types import DateRange, Entity, NluResult, SlotName
 
-__all__ = ["Problem", "card_from_identity", "fill_slots", "guess_bare_name", "resolve_saved_payee"]
+__all__ = ["OWN_BANK", "Problem", "card_from_identity", "fill_slots", "guess_bare_name", "resolve_saved_payee",
+           "slot_types_filled_by"]
 
 # Which NLU entity can fill which slot type (a payee's card number is also an account number).
 _FILLS: dict[str, tuple[SlotName, ...]] = {
@@ -35,6 +36,7 @@ _FILLS: dict[str, tuple[SlotName, ...]] = {
     "arrival": (SlotName.ARRIVAL,),
     "id_number": (SlotName.ID_NUMBER,),
 }
+OWN_BANK = "OWN"  # payee_bank value for "this bank" (the core fills in its own name)
 _SAVED_PAYEE_MATCH = 88  # rapidfuzz ratio: names arrive through speech recognition
 _HAN_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 _EN_NAME = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,2}$")
@@ -60,6 +62,12 @@ def guess_bare_name(text: str) -> str | None:
     if _HAN_NAME.match(stripped) or _EN_NAME.match(stripped):
         return stripped.title() if stripped.isascii() else stripped
     return None
+
+
+def slot_types_filled_by(nlu: NluResult) -> set[str]:
+    """The slot types the utterance's entities can fill (valid or not: an invalid value is still an answer)."""
+    kinds = {e.name for e in nlu.slots}
+    return {slot_type for slot_type, fills in _FILLS.items() if kinds & set(fills)}
 
 
 def _entity_value(entity: Entity) -> Any:

@@ -7,7 +7,8 @@ the ``transitions`` library; nothing about a particular transaction is written i
 
 State kinds:
 
-``collect``    ask for ``slots`` until all are filled and valid, then fire ``proceed``
+``collect``    ask for ``slots`` until all are filled and valid, then fire ``proceed``; a gate
+               ``deny`` whose reason codes are all in ``retry_on`` clears the slots and asks again
 ``operation``  run ``operation`` (after the gate allows) and fire ``proceed`` / ``reject`` / ``fail``
 ``confirm``    read back; ``affirm`` goes on, an ``inform`` revises slots (``revise``)
 ``offer``      a yes/no offer (replacement card, receipt); ``affirm`` may run ``operation``
@@ -77,6 +78,9 @@ class StateSpec(_Strict):
     prompt: str | None = None
     operation: str | None = None
     outcome: Outcome | None = None
+    retry_on: list[str] = Field(
+        default=[], description="Gate reason codes of a deny that re-ask this collect state's slots instead of "
+                                "ending the transaction (a value the customer can change: a period, an amount)")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> StateSpec:
@@ -84,6 +88,8 @@ class StateSpec(_Strict):
                 StateKind.CONFIRM: "prompt", StateKind.OFFER: "prompt"}[self.kind]
         if not getattr(self, need):
             raise ValueError(f"a {self.kind.value} state needs '{need}'")
+        if self.retry_on and self.kind is not StateKind.COLLECT:
+            raise ValueError("retry_on is only for collect states (it re-asks their slots)")
         return self
 
 

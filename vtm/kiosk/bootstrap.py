@@ -96,10 +96,14 @@ class KioskServices:
     def customer_email(self, customer_id: str | None) -> str | None:
         if customer_id is None:
             return None
-        try:
-            return self.core.customer(customer_id).email  # type: ignore[attr-defined]
-        except (AttributeError, CoreBankingError):
+        lookup = getattr(self.core, "customer", None)  # optional beyond the port: not every core offers it
+        if lookup is None:
             return None
+        try:
+            email = lookup(customer_id).email
+        except CoreBankingError:
+            return None
+        return str(email) if email else None
 
     def new_session(self, lang: Lang | None = None) -> Session:
         now = self.clock()

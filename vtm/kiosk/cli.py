@@ -24,12 +24,14 @@ def sim(
     from vtm.devices import SimulatedDevices
     from vtm.devices.errors import DeviceError
     from vtm.dialog.manager import DialogManager
+    from vtm.dialog.prompts import Lang
     from vtm.kiosk.bootstrap import bootstrap
     from vtm.kiosk.script import load_script
     from vtm.kiosk.sim import ScriptClock, play_turn, render_turn, run_interactive
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("--lang must be zh or en")
+    language: Lang = "en" if lang == "en" else "zh"
     console = Console()
     settings = settings_or_exit()
     if script is None:
@@ -37,7 +39,7 @@ def sim(
         devices = services.devices
         assert isinstance(devices, SimulatedDevices)
         day = date.fromisoformat(today) if today else None
-        run_interactive(DialogManager(services, services.new_session(lang), today=day), devices, console, as_json)
+        run_interactive(DialogManager(services, services.new_session(language), today=day), devices, console, as_json)
         return
     parsed = load_script(script)
     day = parsed.today or (date.fromisoformat(today) if today else None)
@@ -45,7 +47,7 @@ def sim(
     services = bootstrap(settings, clock=clock) if clock else bootstrap(settings)
     devices = services.devices
     assert isinstance(devices, SimulatedDevices)
-    dm = DialogManager(services, services.new_session(parsed.lang if script else lang), today=day)
+    dm = DialogManager(services, services.new_session(parsed.lang), today=day)
     render_turn(console, dm.start(), as_json)
     for turn in parsed.turns:
         if not as_json:
@@ -61,7 +63,7 @@ def sim(
                       f"done {dm.session.transactions_done}[/dim]")
 
 
-def test(
+def run_tests(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default dialogs/tests)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -96,4 +98,4 @@ def test(
 
 def register(app: typer.Typer) -> None:
     app.command("sim")(sim)
-    app.command("test")(test)
+    app.command("test")(run_tests)

@@ -41,7 +41,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     func,
     insert,
     select,
@@ -188,7 +187,9 @@ class AuditLog:
 
     @classmethod
     def from_url(cls, url: str) -> AuditLog:
-        return cls(create_engine(url, future=True))
+        from vtm.records.db import records_engine
+
+        return cls(records_engine(url))
 
     @property
     def engine(self) -> Engine:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, String, Text, create_engine, select
+from sqlalchemy import DateTime, Engine, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 __all__ = ["JournalEntry", "JournalStatus", "OperationJournal"]
@@ -58,7 +58,9 @@ class OperationJournal:
 
     @classmethod
     def from_url(cls, url: str) -> OperationJournal:
-        return cls(create_engine(url))
+        from vtm.records.db import records_engine
+
+        return cls(records_engine(url))
 
     def begin(self, key: str, session_id: str, operation: str, params: dict[str, Any]) -> None:
         """Record the intent durably (committed) before the core is called."""

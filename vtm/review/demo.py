@@ -14,6 +14,7 @@ Sessions are spread over the last days (one script per day, newest last) so the 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from vtm.config import Settings
+from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
 from vtm.kiosk.bootstrap import Parser, bootstrap
 from vtm.kiosk.script import Script, load_script
@@ -33,6 +35,7 @@ __all__ = ["DEMO_FOLDER", "seed_demo_sessions"]
 DEMO_FOLDER = Path("assets") / "demo_sessions"
 _VOICES = {"zh": "cmn", "en": "en"}
 _TZ = ZoneInfo("Asia/Shanghai")
+_log = logging.getLogger(__name__)
 
 
 def _speak(text: str, lang: str, target: Path) -> bool:
@@ -41,8 +44,13 @@ def _speak(text: str, lang: str, target: Path) -> bool:
     if espeak is None:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([espeak, "-v", _VOICES.get(lang, "en"), "-w", str(target), "--", text],
-                   check=True, capture_output=True, timeout=60)
+    # An argument list (no shell) and "--" before the text: the script line cannot become an option.
+    subprocess.run(  # noqa: S603
+        [espeak, "-v", _VOICES.get(lang, "en"), "-w", str(target), "--", text],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return True
 
 
@@ -66,34 +74,46 @@ def _seed_bank(work: Path, today: date) -> None:
 def _play(settings: Settings, store: SessionStore, script: Script, today: date, nlu: Parser, work: Path) -> str:
     work.mkdir(parents=True)
     _seed_bank(work, today)
-    run_settings = settings.model_copy(update={
-        "data_dir": work, "bank_database_url": None, "bank_url": None,
-        "records_database_url": settings.records_db_url, "models_dir": settings.models_path,
-        "content_dir": settings.content_root})
+    run_settings = settings.model_copy(
+        update={
+            "data_dir": work,
+            "bank_database_url": None,
+            "bank_url": None,
+            "records_database_url": settings.records_db_url,
+            "models_dir": settings.models_path,
+            "content_dir": settings.content_root,
+        }
+    )
     clock = ScriptClock(today)
     services = bootstrap(run_settings, clock=clock, nlu=nlu)
     dm = DialogManager(services, services.new_session(script.lang), today=today)
     session = dm.session
     store.open_session(session.session_id, settings.kiosk_id, session.lang, session.started_at)
     store.record_turn(session.session_id, dm.start(), _names(dm), ts=clock())
-    for turn in script.turns:
-        record = play_turn(dm, services.devices, turn, clock.advance)  # type: ignore[arg-type]
+    for number, turn in enumerate(script.turns, start=1):
+        try:
+            record = play_turn(dm, services.devices, turn, clock.advance)  # type: ignore[arg-type]
+        except DeviceError as exc:
+            # The dialog changed under the script (no receipt to take...): keep what was recorded.
+            _log.warning("demo script %s stopped at turn %d: %s", script.name, number, exc)
+            break
         audio = None
         if turn.say is not None:
             path = settings.audio_dir / f"{session.session_id}-{record.turn}.wav"
             audio = str(path) if _speak(turn.say, script.lang, path) else None
-        store.record_turn(session.session_id, record, _names(dm), audio_path=audio,
-                          device_raw=turn.device, ts=clock())
+        store.record_turn(session.session_id, record, _names(dm), audio_path=audio, device_raw=turn.device, ts=clock())
         if session.ended:
             break
-    store.close_session(session.session_id, session.outcome.value, list(session.transactions_done),
-                        session.customer_id, clock())
+    store.close_session(
+        session.session_id, session.outcome.value, list(session.transactions_done), session.customer_id, clock()
+    )
     services.audit.engine.dispose()
     return session.session_id
 
 
-def seed_demo_sessions(settings: Settings, scripts: list[Path] | None = None, *, nlu: Parser | None = None,
-                       today: date | None = None) -> list[str]:
+def seed_demo_sessions(
+    settings: Settings, scripts: list[Path] | None = None, *, nlu: Parser | None = None, today: date | None = None
+) -> list[str]:
     """Play the demo scripts and record them; returns the new session ids."""
     folder = settings.content_root / DEMO_FOLDER
     paths = scripts or sorted(folder.glob("*.yaml"))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW, build
+from compliance_helpers import NOW, build
 
 from vtm.banking.errors import InsufficientFunds, OutcomeUnknown
 from vtm.banking.models import Arrival, CardStatus, LossKind, TransferRequest, TransferResult, TransferStatus
@@ -261,7 +261,7 @@ def test_report_record_is_created_once_the_core_executed(tmp_path: Path, audit: 
     import shutil
 
     import yaml
-    from conftest import PACK_PATH
+    from compliance_helpers import PACK_PATH
 
     from vtm.compliance import load_pack
 

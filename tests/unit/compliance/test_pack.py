@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PACK_PATH, REPO
+from compliance_helpers import PACK_PATH, REPO
 from typer.testing import CliRunner
 
 from vtm.cli import app

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import DISCLOSURE, NOW, build, figure
+from compliance_helpers import DISCLOSURE, NOW, build, figure
 
 from vtm.banking.models import Arrival, CardStatus, LossKind
 from vtm.compliance import AuthFactor, Consent, Gate, Outcome, PolicyPack, RecentTransfer

@@ -301,7 +301,7 @@ def _candidates(text: str, today: date) -> list[tuple[int, int, Span | None]]:
         out.append((m.start(), m.end(), (a[0], today) if a else None))
     for m in _ZH_WINDOW.finditer(text):
         n, unit = m.group("n") or m.group("n2"), m.group("u") or m.group("u2")
-        if n == "半":  # 近半年 = six months; 半个月 is not a statement period
+        if n == "半":  # noqa: SIM108 - 近半年 = six months; 半个月 is not a statement period (clearer as a block)
             span = _window(6, "月", today) if unit == "年" else None
         else:
             span = _window(int(n), unit, today)
