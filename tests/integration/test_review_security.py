@@ -358,3 +358,23 @@ def test_a_supervisor_exports_a_replayable_test_with_the_unmasked_words(app_clie
     assert script.expect_end.outcome == "handed_off"
     store: SessionStore = app_client.app.state.review.store  # type: ignore[attr-defined]
     assert next(e.action for e in store.access_log(session_id=SID)) == "export"
+
+
+def test_the_first_admin_is_created_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vtm.cli import app as vtm_app
+    from vtm.review.users import UserStore
+
+    monkeypatch.setenv("VTM_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    weak = runner.invoke(vtm_app, ["review", "create-admin", "boss", "--password-stdin"], input="short\n")
+    assert weak.exit_code == 1
+    made = runner.invoke(vtm_app, ["review", "create-admin", "boss", "--password-stdin"], input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    users = UserStore.from_url(load_settings().records_db_url)
+    assert [(u.username, u.role) for u in users.users()] == [("boss", Role.ADMIN)]
+    assert users.authenticate("boss", PASSWORD) is not None
+    assert users.authenticate("boss", "wrong password") is None

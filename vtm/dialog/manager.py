@@ -419,8 +419,9 @@ class DialogManager:
         spec = flow.spec
         hits = verdict.blocking_hits
         if verdict.outcome is not Outcome.DENY or not spec.retry_on or not hits \
-                or any(h.reason_code not in spec.retry_on for h in hits):
-            return False
+                or any(h.reason_code not in spec.retry_on for h in hits) \
+                or all(flow.slots.get(slot) is None for slot in spec.slots):
+            return False  # nothing the customer said is to blame: the deny stands
         for key in verdict.prompt_keys:
             self.say(key)
         for slot in spec.slots:

@@ -30,7 +30,7 @@ def _frame(title: str, body: list[str], max_value: float, unit: str) -> Markup:
         grid.append(f'<line x1="{_PAD_L}" y1="{y:.1f}" x2="{_W - _PAD_R}" y2="{y:.1f}" stroke="#e2e8f0"/>')
         grid.append(
             f'<text x="{_PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#4a5568">'
-            f"{value:.0f}{escape(unit)}</text>"
+            f"{_tick(value)}{escape(unit)}</text>"
         )
     # Every interpolated label went through escape(); the rest are numbers and constants.
     return Markup(  # noqa: S704
@@ -41,6 +41,11 @@ def _frame(title: str, body: list[str], max_value: float, unit: str) -> Markup:
         + "".join(body)
         + "</svg>"
     )
+
+
+def _tick(value: float) -> str:
+    """Compact axis label: ``750``, ``1.5k``, ``20k``."""
+    return f"{value / 1000:g}k" if value >= 1000 else f"{value:.0f}"
 
 
 def _nice_max(values: Sequence[float]) -> float:
@@ -127,9 +132,7 @@ def line_chart(
                 f"<title>{escape(labels[i])} {escape(name)}: {value:.1f}{escape(unit)}</title></circle>"
             )
         if len(points) > 1:
-            body.append(
-                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
+            body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>')
     body.extend(_x_label(_PAD_L + step * (i + 0.5), label) for i, label in enumerate(labels))
     body.extend(_legend([name for name, _ in series if name]))
     return _frame(title, body, top, unit)

@@ -50,9 +50,7 @@ def serve(
 @app.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Argument(help="Login name")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin")
-    ] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
     role: Annotated[str, typer.Option("--role", help="admin, supervisor or reviewer")] = "admin",
 ) -> None:
     """Create a staff user (the first admin, typically); the password is prompted, never an argument."""

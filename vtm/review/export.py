@@ -50,9 +50,7 @@ def _is_pin(command: str) -> bool:
     return command.split(" ", 1)[0] in {"pin", "enter_pin"}
 
 
-def export_session(
-    store: SessionStore, session_id: str, *, tz: tzinfo, test_pin: str | None = None
-) -> ExportResult:
+def export_session(store: SessionStore, session_id: str, *, tz: tzinfo, test_pin: str | None = None) -> ExportResult:
     detail = store.get_session(session_id)
     if detail.summary.purged:
         raise ExportError("this session was purged (retention); its words are gone")

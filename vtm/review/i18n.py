@@ -39,9 +39,7 @@ def load_catalog(folder: Path = _LOCALES) -> Catalog:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError(f"{path}: {exc}") from exc
-        if not isinstance(raw, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-        ):
+        if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
             raise CatalogError(f"{path}: expected a mapping of key: text")
         texts[lang] = raw
     keys = {lang: set(table) for lang, table in texts.items()}
@@ -49,7 +47,5 @@ def load_catalog(folder: Path = _LOCALES) -> Catalog:
         for other in LANGS:
             missing = sorted(keys[other] - keys[lang])
             if missing:
-                raise CatalogError(
-                    f"{folder / (lang + '.yaml')}: missing keys {missing} (present in {other}.yaml)"
-                )
+                raise CatalogError(f"{folder / (lang + '.yaml')}: missing keys {missing} (present in {other}.yaml)")
     return Catalog(texts)

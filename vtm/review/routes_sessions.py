@@ -7,6 +7,7 @@ tamper-evident.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from vtm.records.masking import mask_text
+from vtm.records.masking import mask_text, mask_value
 from vtm.records.store import RecordsError, UnknownSession
 from vtm.records.views import Outcome, SessionFilter
 from vtm.review.context import ReviewContext, csrf_checked, staff
@@ -92,6 +93,17 @@ def session_list(request: Request, web: Annotated[WebSession, Depends(staff)], p
     )
 
 
+def _masked_payload(value: Any, key: str = "") -> Any:
+    """An audit payload for display: each value masked by its key (``payee_name``, ``account``...)."""
+    if isinstance(value, dict):
+        return {k: _masked_payload(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_payload(v, key) for v in value]
+    if key:
+        return mask_value(key, value)
+    return mask_text(value) if isinstance(value, str) else value
+
+
 def _detail_page(
     request: Request,
     web: WebSession,
@@ -111,7 +123,7 @@ def _detail_page(
             "seq": e.seq,
             "ts": e.ts,
             "kind": e.kind,
-            "payload": None if e.payload is None else mask_text(str(e.payload)),
+            "payload": None if e.payload is None else json.dumps(_masked_payload(e.payload), ensure_ascii=False),
         }
         for e in ctx.audit.entries(session_id=session_id)
     ]
@@ -138,9 +150,7 @@ def session_detail(request: Request, session_id: str, web: Annotated[WebSession,
 
 
 @router.get("/sessions/{session_id}/turns/{turn_no}/audio")
-def turn_audio(
-    request: Request, session_id: str, turn_no: int, web: Annotated[WebSession, Depends(staff)]
-) -> Response:
+def turn_audio(request: Request, session_id: str, turn_no: int, web: Annotated[WebSession, Depends(staff)]) -> Response:
     ctx = _ctx(request)
     try:
         path = ctx.store.audio_path(session_id, turn_no)
@@ -213,9 +223,7 @@ def _reason_ok(ctx: ReviewContext, reason: str) -> str | None:
     return clean if len(clean) >= ctx.options.min_reason_chars else None
 
 
-def _audited(
-    ctx: ReviewContext, web: WebSession, session_id: str, action: str, reason: str, **detail: Any
-) -> None:
+def _audited(ctx: ReviewContext, web: WebSession, session_id: str, action: str, reason: str, **detail: Any) -> None:
     """Staff access log and audit chain, both before the data is shown."""
     turn_no = detail.get("turn")
     ctx.store.log_access(
@@ -252,9 +260,7 @@ def unmask(
         raise HTTPException(404, "no such turn") from exc
     value = raw_user if field == "user" else raw_device
     if value is None:
-        return _detail_page(
-            request, web, session_id, status=404, message=t(ctx.lang(request), "unmask.not_kept")
-        )
+        return _detail_page(request, web, session_id, status=404, message=t(ctx.lang(request), "unmask.not_kept"))
     _audited(ctx, web, session_id, "unmask", clean, turn=turn_no, field=field)
     return _detail_page(request, web, session_id, revealed={(turn_no, field): value})
 

@@ -170,9 +170,7 @@ class UserStore:
     def _update(self, username: str, **values: object) -> None:
         with self._engine.begin() as conn:
             if (
-                conn.execute(
-                    update(review_users).where(review_users.c.username == username).values(**values)
-                ).rowcount
+                conn.execute(update(review_users).where(review_users.c.username == username).values(**values)).rowcount
                 == 0
             ):
                 raise UserError(f"no user {username!r}")
@@ -228,9 +226,7 @@ class UserStore:
                 conn.execute(delete(review_web_sessions).where(review_web_sessions.c.token_hash == digest))
                 return None
             conn.execute(
-                update(review_web_sessions)
-                .where(review_web_sessions.c.token_hash == digest)
-                .values(last_seen=now)
+                update(review_web_sessions).where(review_web_sessions.c.token_hash == digest).values(last_seen=now)
             )
         return WebSession(StaffUser(row.username, Role(row.role)), row.csrf_token, digest)
 
