@@ -169,6 +169,17 @@ def test_identity_is_verified_with_and_without_a_face_score(core: CoreBanking, s
         core.verify_identity(id_number[:-1] + ("0" if id_number[-1] != "0" else "1"))
 
 
+def test_customer_record_names_the_email_on_file_and_unknown_ids_are_not_found(
+    core: CoreBanking, subjects: Subjects
+) -> None:
+    record = core.customer(subjects.payer.customer_id)
+    assert record.customer_id == subjects.payer.customer_id
+    assert record.id_number == subjects.payer.id_number
+    assert record.email is None or "@" in record.email
+    with pytest.raises(NotFound):
+        core.customer("C9999")
+
+
 # Cards --------------------------------------------------------------------------------------------
 def test_temporary_loss_blocks_the_card_and_lapses_after_five_days(
     core: CoreBanking, world: BankWorld, subjects: Subjects

@@ -47,6 +47,7 @@ from vtm.banking.models import (
     Balance,
     CardInfo,
     Channel,
+    Customer,
     DailyUsage,
     IdentityResult,
     LossKind,
@@ -140,6 +141,9 @@ class HttpCoreBanking:
     def card_status(self, card_number: str) -> CardInfo:
         body = CardBody(card_number=card_number)
         return self._read("card_status", lambda: self._post("/cards/status", body), CardInfo)
+
+    def customer(self, customer_id: str) -> Customer:
+        return self._read("customer", lambda: self._get(f"/customers/{_seg(customer_id)}"), Customer)
 
     def cards_of_customer(self, customer_id: str) -> list[CardInfo]:
         return self._read("cards_of_customer", lambda: self._get(f"/customers/{_seg(customer_id)}/cards"),

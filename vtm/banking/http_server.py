@@ -57,6 +57,7 @@ from vtm.banking.models import (
     Balance,
     CardInfo,
     Channel,
+    Customer,
     DailyUsage,
     IdentityResult,
     LossReport,
@@ -133,6 +134,11 @@ def _router(bank: CoreBanking) -> APIRouter:
     @r.post("/identity/verify", tags=["identity"])
     def verify_identity(body: IdentityBody) -> IdentityResult:
         return bank.verify_identity(body.id_number, body.face_score)
+
+    @r.get("/customers/{customer_id}", tags=["identity"])
+    def customer(customer_id: str) -> Customer:
+        """The customer's record on file (for the email a statement is sent to)."""
+        return bank.customer(customer_id)
 
     # Cards ----------------------------------------------------------------------------------
     @r.post("/cards/status", tags=["cards"])

@@ -27,6 +27,7 @@ from vtm.banking.models import (
     Balance,
     CardInfo,
     Channel,
+    Customer,
     DailyUsage,
     IdentityResult,
     LossKind,
@@ -53,6 +54,10 @@ class CoreBanking(Protocol):
 
     def verify_identity(self, id_number: str, face_score: float | None = None) -> IdentityResult:
         """Look up the holder of a resident ID; with a face score, say whether it passes the bank's bar."""
+        ...
+
+    def customer(self, customer_id: str) -> Customer:
+        """The customer's record on file (name, phone, email for statements, date of birth)."""
         ...
 
     # Cards ---------------------------------------------------------------------------------

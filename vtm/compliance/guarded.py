@@ -25,6 +25,7 @@ from vtm.banking.models import (
     Balance,
     CardInfo,
     Channel,
+    Customer,
     DailyUsage,
     IdentityResult,
     LossKind,
@@ -213,6 +214,9 @@ class GuardedCoreBanking:
 
     def cards_of_customer(self, customer_id: str) -> list[CardInfo]:
         return self._core.cards_of_customer(customer_id)
+
+    def customer(self, customer_id: str) -> Customer:
+        return self._core.customer(customer_id)
 
     def list_accounts(self, customer_id: str) -> list[Account]:
         return self._core.list_accounts(customer_id)

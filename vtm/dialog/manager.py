@@ -576,8 +576,9 @@ class DialogManager:
 
     def _prompt_values(self, flow: Flow) -> dict[str, Any]:
         values: dict[str, Any] = {"payee_name": flow.slots.get("payee_name") or "",
-                                  "days": self.policy_days("temporary_loss_days"),
-                                  "email_option": self.render("statement.email_option") if self.customer_email() else ""}
+                                  "days": self.policy_days("temporary_loss_days"), "email_option": ""}
+        if "delivery" in flow.missing_slots() and self.customer_email():
+            values["email_option"] = self.render("statement.email_option")  # offered only with an email on file
         return values
 
 

@@ -96,14 +96,10 @@ class KioskServices:
     def customer_email(self, customer_id: str | None) -> str | None:
         if customer_id is None:
             return None
-        lookup = getattr(self.core, "customer", None)  # optional beyond the port: not every core offers it
-        if lookup is None:
-            return None
         try:
-            email = lookup(customer_id).email
+            return self.core.customer(customer_id).email
         except CoreBankingError:
             return None
-        return str(email) if email else None
 
     def new_session(self, lang: Lang | None = None) -> Session:
         now = self.clock()

@@ -26,6 +26,7 @@ from vtm.banking.models import (
     AuthResult,
     CardInfo,
     CardStatus,
+    Customer,
     IdentityResult,
     LossKind,
     LossReport,
@@ -101,6 +102,12 @@ class _CardOps(_BankBase):
                 id_number=customer.id_number,
                 face_matched=None if face_score is None else face_score >= self.policy.face_match_threshold,
             )
+
+    def customer(self, customer_id: str) -> Customer:
+        with self._read() as session:
+            row = self._customer(session, customer_id)
+            return Customer(customer_id=row.customer_id, name=row.name, id_number=row.id_number, phone=row.phone,
+                            email=row.email, birth_date=row.birth_date, language=row.language)
 
     # Cards ---------------------------------------------------------------------------------
     def card_status(self, card_number: str) -> CardInfo:
