@@ -65,6 +65,9 @@ def _register_subcommands() -> None:
     from vtm.review.cli import app as review_app
 
     app.add_typer(review_app, name="review")
+    from vtm.rasa.cli import app as rasa_app
+
+    app.add_typer(rasa_app, name="rasa")
 
 
 _register_subcommands()

@@ -53,9 +53,10 @@ def request_verification(dm: DialogManager, verdict: Verdict) -> None:
         offer_face(dm)
         return
     awaiting, prompt = _ASK[factor]
-    if factor is AuthFactor.PIN and any(AuthFactor.FACE in o for o in options):
+    face_alternative = factor is AuthFactor.PIN and any(AuthFactor.FACE in o for o in options)
+    if face_alternative:
         prompt = "auth.pin_or_face"  # the face is an alternative the customer may choose, never the default
-    dm.session.pending = Pending(awaiting)
+    dm.session.pending = Pending(awaiting, {"face_alternative": face_alternative})
     dm.say(prompt)
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from vtm.compliance.context import AuthFactor
 from vtm.compliance.guarded import GuardedCoreBanking
 from vtm.compliance.verdict import Outcome, Verdict
+from vtm.devices import TakeCard, TakeReceipt
 from vtm.dialog import gate_context
 from vtm.dialog.confirm import confirm_values
 from vtm.dialog.operations import OPERATIONS
@@ -77,6 +78,8 @@ class DialogManager:
     def handle_text(self, text: str, asr_confidence: float | None = None) -> TurnRecord:
         rec = self._begin(user=text)
         session = self.session
+        if session.ended:
+            return self._end(rec)  # handed off or said goodbye: the kiosk no longer acts on speech
         session.silence_count = 0
         started = time.perf_counter()
         nlu = self.services.nlu.parse(text, lang=session.lang, today=self.local_today())
@@ -99,6 +102,9 @@ class DialogManager:
         rec = self._begin(device=str(command))
         from vtm.dialog.device_events import handle_device_event
 
+        if self.session.ended and not isinstance(command, TakeCard | TakeReceipt):
+            return self._end(rec)  # after the end only taking the card or receipt still happens
+
         handle_device_event(self, command)
         return self._end(rec)
 
@@ -119,6 +125,12 @@ class DialogManager:
         self._rec.replies.append(Reply(key, self.render(key, **values), interruptible))
         self._pending_said.append((key, values))
         self.session.heard[key] = self.now()
+
+    def resume(self) -> TurnRecord:
+        """A recorded turn that only runs the transaction on (for drivers other than speech and devices)."""
+        rec = self._begin()
+        self._advance()
+        return self._end(rec)
 
     def advance(self) -> None:
         """Run the transaction on until it needs the customer (used after a verification)."""
@@ -163,7 +175,7 @@ class DialogManager:
 
     def _end(self, rec: TurnRecord) -> TurnRecord:
         flow = self.session.flow
-        rec.state = f"{flow.name}.{flow.state}" if flow else ("ended" if self.session.ended else "idle")
+        rec.state = "ended" if self.session.ended else (f"{flow.name}.{flow.state}" if flow else "idle")
         rec.slots = {k: _jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {}
         if self._pending_said:
             self.session.last_prompts = list(self._pending_said)
@@ -175,6 +187,12 @@ class DialogManager:
         session, intent = self.session, nlu.intent
         # "不取消" / "取消吧" answer "cancel it?" itself: the question comes before the global "cancel".
         confirming_cancel = session.pending is not None and session.pending.awaiting is Awaiting.CANCEL_CONFIRM
+        if session.pending is not None and session.pending.detail.get("face_alternative") \
+                and self.services.phrases.matches("face", text):
+            from vtm.dialog.device_events import offer_face
+
+            offer_face(self)  # "can I use my face instead?" answers the PIN request, whatever else it sounds like
+            return
         if intent in _GLOBAL and not (confirming_cancel and intent == "cancel") and self._global(intent, nlu):
             return
         if session.pending is not None and self._answer_pending(nlu, text):
@@ -211,6 +229,11 @@ class DialogManager:
         elif intent == "cancel":
             if session.flow is None:
                 return self._global("goodbye", nlu)
+            kind = session.flow.spec.kind
+            if session.pending is None and kind is StateKind.OFFER:
+                return False  # "no, cancel that" to an offer declines the offer; the work done stays done
+            if session.pending is None and kind is StateKind.CONFIRM and session.flow.definition.cancel_confirms:
+                return False  # "yes, cancel it" confirms a revocation
             session.pending = Pending(Awaiting.CANCEL_CONFIRM)
             self.say("repair.cancel_confirm", title=self._title(session.flow))
         elif intent == "goodbye":
@@ -304,7 +327,7 @@ class DialogManager:
     def _in_flow(self, flow: Flow, nlu: NluResult, text: str) -> None:
         kind = flow.spec.kind
         if kind is StateKind.CONFIRM:
-            if nlu.intent == "affirm":
+            if nlu.intent == "affirm" or (nlu.intent == "cancel" and flow.definition.cancel_confirms):
                 flow.facts["confirmed_at"] = self.now()
                 flow.fire("affirm")
                 self._progress()
@@ -317,6 +340,7 @@ class DialogManager:
             # "要打印" answers "shall I print a receipt?" with the action itself: that is a yes.
             wants_print = any(e.name == "delivery" and e.value == "print" for e in nlu.slots)
             answer = "affirm" if wants_print and nlu.intent == "inform" else nlu.intent
+            answer = "deny" if answer == "cancel" else answer
             if answer in ("affirm", "deny"):
                 flow.fire(answer)
                 self._progress()
@@ -355,8 +379,8 @@ class DialogManager:
                 return
             spec = flow.spec
             if spec.kind is StateKind.FINAL:
-                self._finish_flow(flow)
-                continue
+                self._finish_flow(flow)  # resumes (and advances) an interrupted transaction itself
+                return
             self._prefill(flow)
             verdict = self._check(spec.checkpoint, flow) if spec.checkpoint else None
             if verdict is not None and self._retry(verdict, flow):
@@ -366,14 +390,19 @@ class DialogManager:
             if spec.kind is StateKind.COLLECT:
                 missing = flow.missing_slots()
                 if missing:
-                    self.say(flow.definition.slot(missing[0]).prompt, **self._prompt_values(flow))
+                    slot = flow.definition.slot(missing[0])
+                    self.say(slot.prompt, **self.prompt_values(flow))
+                    if not slot.ask:  # nothing the customer could say fills it: the transaction cannot go on
+                        flow.fire("fail")
+                        continue
                     return
                 flow.fire("proceed")
             elif spec.kind is StateKind.OPERATION:
                 assert spec.operation is not None
                 started = time.perf_counter()
                 event = OPERATIONS[spec.operation](self, verdict.permit if verdict else None)
-                self._rec.latency_ms["core"] = self._rec.latency_ms.get("core", 0) + (time.perf_counter() - started) * 1000
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                self._rec.latency_ms["core"] = self._rec.latency_ms.get("core", 0) + elapsed_ms
                 flow.fire(event)
             else:  # confirm and offer: say it and wait for the customer
                 assert spec.prompt is not None
@@ -387,11 +416,12 @@ class DialogManager:
             resolve_saved_payee(flow, self.session, self.core)
         for slot in flow.definition.slots:
             if flow.slots.get(slot.name) is None and slot.default_from:
-                value = self._session_fact(slot.default_from)
+                value = self.session_fact(slot.default_from)
                 if value is not None:
                     flow.slots[slot.name] = value
 
-    def _session_fact(self, name: str) -> Any:
+    def session_fact(self, name: str) -> Any:
+        """The value of a ``default_from`` session fact named in a transaction definition."""
         if name == "inserted_card":
             return self.session.card_number
         if name == "inserted_account":
@@ -492,17 +522,20 @@ class DialogManager:
 
     # Repair ----------------------------------------------------------------------------------
     def _current_question(self) -> str:
-        return " ".join(self.render(key, **values) for key, values in self.session.last_prompts
-                        if not key.startswith("repair.")) or self.render("help.general")
+        """The open question (the last thing said that is not a repair or a warning), else the menu."""
+        asked = [(key, values) for key, values in self.session.last_prompts
+                 if not key.startswith(("repair.", "gate.", "session.card", "auth.pin_ok", "auth.id_ok"))]
+        if not asked or asked[-1][0] in ("session.anything_else", "session.welcome", "session.greeting"):
+            return self.render("help.general")
+        key, values = asked[-1]
+        return self.render(key, **values)
 
     def _no_match(self) -> None:
         session = self.session
         session.no_match_count += 1
-        if session.no_match_count >= 3:
+        if session.no_match_count >= 2:  # once rephrased, then a human
             session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "no_match"})
             self.say("repair.no_match.handoff")
-        elif session.no_match_count == 2:
-            self.say("repair.no_match.2")
         else:
             self.say("repair.no_match.1", hint=self._current_question())
 
@@ -530,11 +563,14 @@ class DialogManager:
             self.say("help.general")
 
     def _help(self) -> None:
-        flow = self.session.flow
-        if flow is None:
+        flow, pending = self.session.flow, self.session.pending
+        if pending is not None and pending.awaiting in _DEVICE_WAITS:
+            what = self.render(_DEVICE_WAITS[pending.awaiting])
+            self.say("help.collect", what=what, hint=self.render("help.general"))
+        elif flow is None:
             self.say("help.general")
         elif flow.spec.kind is StateKind.COLLECT and flow.missing_slots():
-            what = self.render(flow.definition.slot(flow.missing_slots()[0]).prompt, **self._prompt_values(flow))
+            what = self.render(flow.definition.slot(flow.missing_slots()[0]).prompt, **self.prompt_values(flow))
             self.say("help.collect", what=what, hint=self.render("help.general"))
         elif flow.spec.kind is StateKind.CONFIRM:
             self.say("help.confirm")
@@ -574,7 +610,8 @@ class DialogManager:
     def _title(self, flow: Flow) -> str:
         return flow.definition.title[self.session.lang]
 
-    def _prompt_values(self, flow: Flow) -> dict[str, Any]:
+    def prompt_values(self, flow: Flow) -> dict[str, Any]:
+        """Placeholder values for a collect state's question."""
         values: dict[str, Any] = {"payee_name": flow.slots.get("payee_name") or "",
                                   "days": self.policy_days("temporary_loss_days"), "email_option": ""}
         if "delivery" in flow.missing_slots() and self.customer_email():

@@ -8,6 +8,8 @@ nothing is swallowed silently.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,6 @@ from vtm.banking.errors import (
     NotFound,
     NotRevocable,
     OutcomeUnknown,
-    PayeeMismatch,
     Unavailable,
 )
 from vtm.banking.models import Arrival, LossKind, TransferRequest, TransferResult, TransferStatus
@@ -38,11 +39,24 @@ __all__ = ["OPERATIONS", "Operation"]
 Operation = Callable[["DialogManager", "Permit | None"], str]
 
 
+FAULT_ENV = "VTM_FAULT_KILL_AT"
+
+
+def _fault_point(point: str) -> None:
+    """TEST HOOK (tests/e2e/test_kill_mid_transfer.py): ``VTM_FAULT_KILL_AT=before_core|after_core``
+    kills this process with SIGKILL at that point of a journalled core call, to prove that the
+    start-up recovery never posts twice. Unset in production; it is read here and nowhere else."""
+    if os.environ.get(FAULT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _journalled(dm: DialogManager, operation: str, key: str, params: dict[str, Any],
                 call: Callable[[], Any]) -> Any:
     dm.journal.begin(key, dm.session.session_id, operation, params)
+    _fault_point("before_core")
     try:
         result = call()
+        _fault_point("after_core")
     except OutcomeUnknown:
         dm.journal.finish(key, JournalStatus.UNKNOWN)
         raise
@@ -73,9 +87,9 @@ def validate_payee(dm: DialogManager, _: Permit | None) -> str:
     except CoreBankingError as exc:
         return _core_failure(dm, exc)
     if not check.exists or not check.name_matches:
+        # Ask again only for what is wrong: the account when there is no such account, else the name.
         dm.say("transfer.payee_unknown" if not check.exists else "transfer.payee_mismatch")
-        for slot in ("payee_name", "account_number", "payee_bank"):
-            s[slot] = None
+        s["account_number" if not check.exists else "payee_name"] = None
         flow.facts.pop("saved_payee", None)
         return "reject"
     flow.facts.update(payee_check=check, validated_payee=(s["payee_name"], s["account_number"], s["payee_bank"]),
@@ -143,7 +157,7 @@ def print_receipt(dm: DialogManager, _: Permit | None) -> str:
                      amount=f"{result.amount:,}", status=result.status.value)
     try:
         path = dm.devices.printer.print_receipt(text.split("  ") if "  " in text else [text], dm.session.lang)
-    except Exception as exc:  # noqa: BLE001 - a device failure is told to the customer, not hidden
+    except Exception as exc:
         dm.record_operation("print_receipt", None, f"device_error: {exc}")
         dm.say("error.generic")
         return "fail"

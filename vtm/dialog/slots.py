@@ -40,9 +40,10 @@ OWN_BANK = "OWN"  # payee_bank value for "this bank" (the core fills in its own 
 _SAVED_PAYEE_MATCH = 88  # rapidfuzz ratio: names arrive through speech recognition
 _HAN_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 _EN_NAME = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,2}$")
-_NAME_CUES = re.compile(r"^(?:转给|汇给|打给|给|是|收款人是?|收款人叫|叫|to |it's |its |the payee is |payee )", re.I)
+_NAME_CUES = re.compile(r"^(?:(?:sorry|no|不好意思|抱歉|不对)[,，]?\s*)?"
+                        r"(?:转给|汇给|打给|给|是|收款人是?|收款人叫|叫|to |it's |its |the payee is |payee )?", re.I)
 _NOT_NAMES = {"是的", "对的", "好的", "不是", "不对", "可以", "取消", "人工", "帮助", "什么", "多少", "yes", "no",
-              "okay", "cancel", "help", "repeat", "staff", "sure", "thanks"}
+              "okay", "ok", "cancel", "help", "repeat", "staff", "sure", "thanks", "right", "fine"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Problem:
 def guess_bare_name(text: str) -> str | None:
     """A bare answer to "who to?" ("王芳", "to John Smith") when the extractor found no cue."""
     stripped = _NAME_CUES.sub("", text.strip().rstrip("。.!！?？")).strip()
-    if stripped.casefold() in _NOT_NAMES:
+    if stripped.casefold() in _NOT_NAMES or "银行" in stripped or "bank" in stripped.casefold():
         return None
     if _HAN_NAME.match(stripped) or _EN_NAME.match(stripped):
         return stripped.title() if stripped.isascii() else stripped

@@ -36,7 +36,10 @@ class TurnRecord:
         return [r.text for r in self.replies]
 
     def to_json(self) -> dict[str, Any]:
-        """The ``vtm sim --json`` line (a contract: turn, user, bot, intent, slots, state, verdicts, operations, latency_ms)."""
+        """The ``vtm sim --json`` line.
+
+        A contract: turn, user, bot, intent, slots, state, verdicts, operations, latency_ms.
+        """
         return {
             "turn": self.turn, "user": self.user, "device": self.device, "bot": self.bot,
             "intent": self.intent, "confidence": self.confidence, "slots": self.slots, "state": self.state,

@@ -68,6 +68,8 @@ class SlotSpec(_Strict):
                   "delivery", "loss_kind", "arrival", "id_number", "transfer_ref"]
     prompt: str = Field(description="Prompt key asked when the slot is missing")
     default_from: str | None = Field(default=None, description="A session fact that fills the slot")
+    ask: bool = Field(default=True, description="False: only default_from can fill it; when it cannot, the "
+                                                "prompt is said and the transaction fails (nothing to ask for)")
 
 
 class StateSpec(_Strict):
@@ -113,6 +115,8 @@ class TransactionDefinition(_Strict):
     states: list[StateSpec] = Field(min_length=2)
     transitions: list[TransitionSpec] = Field(min_length=1)
     receipt: str | None = Field(default=None, description="Prompt key of the receipt text")
+    cancel_confirms: bool = Field(default=False, description="In the read-back, \"cancel it\" means yes (the "
+                                                            "transaction is itself a cancellation)")
 
     @model_validator(mode="after")
     def _consistent(self) -> TransactionDefinition:
@@ -156,7 +160,8 @@ def _format_error(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_definitions(folder: Path, known_guards: set[str], known_operations: set[str]) -> dict[str, TransactionDefinition]:
+def load_definitions(folder: Path, known_guards: set[str],
+                     known_operations: set[str]) -> dict[str, TransactionDefinition]:
     """Load and validate every ``*.yaml`` in ``folder``; raise :class:`DefinitionError` on the first bad file."""
     definitions: dict[str, TransactionDefinition] = {}
     for path in sorted(folder.glob("*.yaml")):

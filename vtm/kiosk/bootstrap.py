@@ -36,6 +36,7 @@ from vtm.dialog.prompts import Lang, PromptCatalog
 from vtm.dialog.session import Session
 from vtm.flows.definition import TransactionDefinition, load_definitions
 from vtm.flows.machine import GUARDS
+from vtm.kiosk.recovery import recover_unfinished
 from vtm.nlu.types import NluResult
 from vtm.records.audit import AuditLog
 from vtm.records.journal import OperationJournal
@@ -154,7 +155,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         except CoreBankingError:
             return None
 
-    return KioskServices(
+    services = KioskServices(
         settings=settings, core=core, gate=gate, audit=audit,
         journal=OperationJournal(audit.engine, clock=clock),
         nlu=nlu,
@@ -166,3 +167,6 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         idle_reset_s=dialog.idle_reset_seconds,
         clock=clock,
     )
+    # A kiosk killed mid-operation left journal entries unfinished: settle them before any new session.
+    recover_unfinished(services.journal, core)
+    return services

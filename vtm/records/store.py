@@ -435,11 +435,15 @@ class SessionStore:
 
     def all_turn_payloads(self, session_ids: Iterable[str] | None = None) -> list[TurnView]:
         """Every turn (masked), for the dashboard's verdict counts and latency percentiles."""
-        query = select(turns).order_by(turns.c.id)
-        if session_ids is not None:
-            query = query.where(turns.c.session_id.in_(list(session_ids)))
         with self._engine.connect() as conn:
-            return [_turn_view(r) for r in conn.execute(query)]
+            if session_ids is None:
+                return [_turn_view(r) for r in conn.execute(select(turns).order_by(turns.c.id))]
+            ids = list(session_ids)
+            found: list[TurnView] = []
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                query = select(turns).where(turns.c.session_id.in_(ids[i : i + 500])).order_by(turns.c.id)
+                found.extend(_turn_view(r) for r in conn.execute(query))
+            return found
 
 
 def _turn_view(r: Any) -> TurnView:

@@ -61,7 +61,8 @@ class AsrOptions:
     """Decoding and acceptance settings (defaults measured in ``bench/asr.py``)."""
 
     beam_size: int = 5
-    max_new_tokens: int = 96
+    max_new_tokens: int = 96  # hard cap; per utterance also tokens_per_s x duration + 12
+    tokens_per_s: float = 10.0  # fast Mandarin is ~5 characters/s, ~1.5 tokens each
     chunk_length: int | None = None  # seconds of encoder window; None = the model's 30 s
     cpu_threads: int = 2
     vad_threshold: float = 0.5
@@ -277,7 +278,8 @@ class Recognizer:
             temperature=0.0,
             without_timestamps=True,
             condition_on_previous_text=False,
-            max_new_tokens=opts.max_new_tokens,
+            # A decoder loop is cut at the length real speech of this duration could have.
+            max_new_tokens=min(opts.max_new_tokens, int(12 + opts.tokens_per_s * len(samples) / 16_000)),
             initial_prompt=prompt,
             vad_filter=True,
             vad_parameters=self._vad_parameters(),

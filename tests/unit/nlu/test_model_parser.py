@@ -34,7 +34,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             shutil.copyfile(ROOT / "dialogs" / "nlu" / lang / f"{intent}.yaml", target / f"{intent}.yaml")
     data = tmp_path_factory.mktemp("data")
     prepare_e5(data / "models")
-    environment = {"VTM_DATA_DIR": str(data), "VTM_CONTENT_DIR": str(content)}
+    # Its own models folder: the suite-wide VTM_MODELS_DIR (tests/conftest.py) must not leak in.
+    environment = {"VTM_DATA_DIR": str(data), "VTM_CONTENT_DIR": str(content), "VTM_MODELS_DIR": str(data / "models")}
     from vtm.cli import app
 
     result = CliRunner().invoke(app, ["nlu", "train"], env=environment)
@@ -67,7 +68,7 @@ def test_parse_json_follows_the_cli_contract(env: dict[str, str]) -> None:
 def test_parse_without_a_trained_model_says_what_to_do(tmp_path: Path, env: dict[str, str]) -> None:
     from vtm.cli import app
 
-    other = {**env, "VTM_DATA_DIR": str(tmp_path)}
+    other = {**env, "VTM_DATA_DIR": str(tmp_path), "VTM_MODELS_DIR": str(tmp_path / "models")}
     prepare_e5(tmp_path / "models")
     result = CliRunner().invoke(app, ["nlu", "parse", "hello", "--json"], env=other)
     assert result.exit_code == 1
