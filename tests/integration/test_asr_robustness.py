@@ -56,9 +56,7 @@ def test_white_noise_produces_no_phantom_text(recognizer: Recognizer, level: flo
     assert result.text == ""
 
 
-def test_clipped_speech_is_flagged_and_still_gets_a_clear_outcome(
-    recognizer: Recognizer, english_wav: Path
-) -> None:
+def test_clipped_speech_is_flagged_and_still_gets_a_clear_outcome(recognizer: Recognizer, english_wav: Path) -> None:
     audio = load_audio(english_wav)
     clipped = Audio.from_array(np.clip(audio.samples * 20, -1.0, 1.0))
     result = recognizer.transcribe(clipped, "en")

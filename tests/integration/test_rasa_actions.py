@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,7 @@ DOMAIN = {
 }
 
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
+Step = tuple[str, dict[str, Any] | None, str | None]  # action, the user's turn (intent, text, slots), active form
 
 
 def _today() -> Any:
@@ -93,8 +95,7 @@ def _payload(action: str, slots: dict[str, Any], user: dict[str, Any] | None, ac
     }
 
 
-def converse(run: Runner, slots: dict[str, Any], steps: list[tuple[str, dict[str, Any] | None, str | None]]
-             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def converse(run: Runner, slots: dict[str, Any], steps: list[Step]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run the steps, carrying slot events forward; return every answer and the final slots."""
     answers = []
     slots = dict(slots)
@@ -162,7 +163,7 @@ def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runne
     def run(payload: dict[str, Any]) -> dict[str, Any]:
         result = loop.run_until_complete(executor.run(json.loads(json.dumps(payload))))
         assert result is not None
-        return json.loads(json.dumps({"events": result.events, "responses": result.responses}))
+        return dict(json.loads(json.dumps({"events": result.events, "responses": result.responses})))
 
     try:
         yield run, data_dir
@@ -190,15 +191,17 @@ def _slot(answer: dict[str, Any], name: str) -> Any:
 
 
 # Conversations ----------------------------------------------------------------------------------
-TRANSFER = [
-    ("validate_transfer_form", {"intent": "inform", "text": "陈晓明", "slots": {"payee_name": "陈晓明"}}, "transfer_form"),
+TRANSFER: list[Step] = [
+    ("validate_transfer_form", {"intent": "inform", "text": "陈晓明", "slots": {"payee_name": "陈晓明"}},
+     "transfer_form"),
     ("validate_transfer_form", {"intent": "inform", "text": "八百块", "slots": {"amount": "八百块"}}, "transfer_form"),
-    ("validate_transfer_form", {"intent": "inform", "text": "普通到账", "slots": {"arrival": "普通到账"}}, "transfer_form"),
+    ("validate_transfer_form", {"intent": "inform", "text": "普通到账", "slots": {"arrival": "普通到账"}},
+     "transfer_form"),
     ("action_execute_transfer", None, None),
     ("action_execute_transfer", {"intent": "affirm", "text": "确认"}, None),
     ("action_execute_transfer", {"intent": "affirm", "text": "对"}, None),
 ]
-CARD_LOSS = [
+CARD_LOSS: list[Step] = [
     ("validate_card_loss_form", {"intent": "inform", "text": "6230889104492492431",
                                  "slots": {"card_number": "6230889104492492431"}}, "card_loss_form"),
     ("validate_card_loss_form", {"intent": "inform", "text": LI_NA_CARD, "slots": {"card_number": LI_NA_CARD}},
@@ -209,7 +212,7 @@ CARD_LOSS = [
     ("action_report_card_loss", {"intent": "affirm", "text": "对"}, None),
     ("action_report_card_loss", {"intent": "deny", "text": "不用了"}, None),
 ]
-WATCHLISTED = [
+WATCHLISTED: list[Step] = [
     ("action_execute_transfer", {"intent": "inform", "text": "转给张三", "slots": {
         "payee_name": "张三", "account_number": "6230990000000000026", "payee_bank": "ICBC", "amount": "100.00",
         "arrival": "delayed"}}, None),
@@ -222,15 +225,20 @@ def test_transfer_runs_through_gate_and_core_and_is_posted_once(transport: tuple
     answers, slots = converse(run, {**ZHANG_WEI, "language": "zh"}, TRANSFER)
     payee, amount, arrival, first, ack, confirm = answers
     # Our normalisers and the saved-payee resolution fill the form.
-    assert _slot(payee, "account_number") == "6222027335126564593" and _slot(payee, "payee_bank") == "中国工商银行"
-    assert _slot(amount, "amount") == "800.00" and _slot(arrival, "arrival") == "delayed"
+    assert _slot(payee, "account_number") == "6222027335126564593"
+    assert _slot(payee, "payee_bank") == "中国工商银行"
+    assert _slot(amount, "amount") == "800.00"
+    assert _slot(arrival, "arrival") == "delayed"
     # The 24-hour disclosure must be acknowledged, then read back and confirmed: only then it posts.
-    assert "utter_compliance_transfer_delayed_arrival" in _keys(first) and slots["vtm_outcome"] == "transfer:completed"
-    assert _keys(ack) == ["utter_transfer_confirm"] and "八百元" in ack["responses"][0]["text"]
+    assert "utter_compliance_transfer_delayed_arrival" in _keys(first)
+    assert slots["vtm_outcome"] == "transfer:completed"
+    assert _keys(ack) == ["utter_transfer_confirm"]
+    assert "八百元" in ack["responses"][0]["text"]
     assert _keys(confirm) == ["utter_transfer_done_delayed"]
     assert _slot(confirm, "amount") is None  # the form's slots are cleared for the next transaction
     usage = _bank(data_dir).daily_usage("C0001", Channel.KIOSK, _today())
-    assert usage.transferred == Decimal("800.00") and usage.transfer_count == 1
+    assert usage.transferred == Decimal("800.00")
+    assert usage.transfer_count == 1
 
 
 def test_transfer_to_a_watch_listed_account_is_refused_with_a_response(transport: tuple[Runner, Path]) -> None:
@@ -248,20 +256,23 @@ def test_transfer_to_a_watch_listed_account_is_refused_with_a_response(transport
 def test_card_loss_refuses_a_bad_card_number_then_reports_the_card(transport: tuple[Runner, Path]) -> None:
     run, data_dir = transport
     (bad, good, kind, first), slots = converse(run, LI_NA, CARD_LOSS[:4])
-    assert _slot(bad, "card_number") is None and _keys(bad) == ["utter_invalid_card_number_checksum"]
-    assert _slot(good, "card_number") == LI_NA_CARD and _slot(kind, "loss_kind") == "formal"
+    assert _slot(bad, "card_number") is None
+    assert _keys(bad) == ["utter_invalid_card_number_checksum"]
+    assert _slot(good, "card_number") == LI_NA_CARD
+    assert _slot(kind, "loss_kind") == "formal"
     assert _keys(first) == ["utter_card_loss_confirm"]
     assert _bank(data_dir).card_status(LI_NA_CARD).status is CardStatus.ACTIVE  # nothing before the customer confirms
     (confirm, decline), slots = converse(run, slots, CARD_LOSS[4:])
     assert _keys(confirm) == ["utter_card_loss_done_formal", "utter_card_loss_offer_replacement"]
     assert _bank(data_dir).card_status(LI_NA_CARD).status is CardStatus.LOST
-    assert slots["vtm_outcome"] == "card_loss:completed" and _keys(decline) == []
+    assert slots["vtm_outcome"] == "card_loss:completed"
+    assert _keys(decline) == []
 
 
 def test_card_loss_without_identity_asks_for_it_instead_of_reporting(transport: tuple[Runner, Path]) -> None:
     run, data_dir = transport
     card = "6230889731928110272"
-    steps = [("action_report_card_loss", {"intent": "affirm", "text": "对", "slots": {
+    steps: list[Step] = [("action_report_card_loss", {"intent": "affirm", "text": "对", "slots": {
         "card_number": card, "loss_kind": "formal"}}, None)]
     answers, _ = converse(run, {"language": "en"}, [*steps, *steps])
     assert _keys(answers[1])[-1].startswith("utter_auth_")  # step-up: what the channel must verify
@@ -295,8 +306,10 @@ def test_http_and_in_process_answers_are_identical(conversation: str, tmp_path: 
 
 
 def _fresh_run(transport: str, conversation: str, root: Path) -> str:
-    start, steps = {"transfer": ({**ZHANG_WEI, "language": "zh"}, TRANSFER), "card_loss": (LI_NA, CARD_LOSS),
-                    "watchlisted": ({**ZHANG_WEI, "language": "en"}, WATCHLISTED)}[conversation]
+    conversations: dict[str, tuple[dict[str, Any], list[Step]]] = {
+        "transfer": ({**ZHANG_WEI, "language": "zh"}, TRANSFER), "card_loss": (LI_NA, CARD_LOSS),
+                    "watchlisted": ({**ZHANG_WEI, "language": "en"}, WATCHLISTED)}
+    start, steps = conversations[conversation]
     factory = _server if transport == "http" else _inproc
     with factory(root) as run:
         answers, _ = converse(run, start, steps)
@@ -304,8 +317,6 @@ def _fresh_run(transport: str, conversation: str, root: Path) -> str:
 
 
 # Context managers around the fixtures' logic, for the comparison test's fresh banks.
-from contextlib import contextmanager  # noqa: E402 - kept beside its only users
-
 
 @contextmanager
 def _server(root: Path) -> Iterator[Runner]:

@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -128,8 +129,12 @@ class DialogManager:
 
     def resume(self) -> TurnRecord:
         """A recorded turn that only runs the transaction on (for drivers other than speech and devices)."""
+        return self.record_turn(self._advance)
+
+    def record_turn(self, step: Callable[[], None]) -> TurnRecord:
+        """Run ``step`` as one recorded turn (replies, verdicts, operations, latency)."""
         rec = self._begin()
-        self._advance()
+        step()
         return self._end(rec)
 
     def advance(self) -> None:

@@ -114,7 +114,8 @@ class AskSlot(Action, ABC):  # type: ignore[misc]  # rasa-sdk is untyped
         definition = services.definitions.get(transaction) or next(
             d for d in services.definitions.values() if any(s.name == self.slot for s in d.slots))
         key = definition.slot(self.slot).prompt
-        # TODO(T1, /work/team/dialog-bugs.md): the same values as DialogManager._prompt_values (make it public).
+        # A Rasa form asks for any slot in any order, so the values are not tied to the flow's current state
+        # as DialogManager.prompt_values is: every placeholder a slot question may use is supplied.
         email = services.customer_email(view.slots.get("customer_id"))
         values = {"payee_name": view.slots.get("payee_name") or "",
                   "days": int(services.bank_policy.get("temporary_loss_days", 0)),

@@ -68,13 +68,6 @@ def build_flow(definition: TransactionDefinition, view: TrackerView) -> Flow:
     return Flow(definition, slots={s.name: from_slot_value(s.type, view.slots.get(s.name)) for s in definition.slots})
 
 
-def _turn(dm: DialogManager, step: Any) -> TurnRecord:
-    # TODO(T1, /work/team/dialog-bugs.md): use a public DialogManager.resume() -> TurnRecord once it exists.
-    rec = dm._begin()
-    step()
-    return dm._end(rec)
-
-
 def run_step(services: KioskServices, view: TrackerView, transaction: str) -> StepResult:
     """Run ``transaction`` on the tracker's slots until it needs the customer; never raises for a refusal."""
     if transaction not in services.definitions:
@@ -115,7 +108,7 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
                 return
             dm.advance()
 
-    record = _turn(dm, step)
+    record = dm.record_turn(step)
     return _result(services, view, state, flow, dm, record, now)
 
 

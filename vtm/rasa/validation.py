@@ -10,11 +10,10 @@ A value that cannot be used becomes the same prompt the kiosk would say.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vtm.dialog import gate_context
+from vtm.dialog.manager import DialogManager
 from vtm.dialog.slots import OWN_BANK, fill_slots, guess_bare_name
 from vtm.dialog.turn import Reply
 from vtm.kiosk.bootstrap import KioskServices
@@ -81,17 +80,11 @@ def default_slots(services: KioskServices, view: TrackerView, transaction: str) 
     """Slots the kiosk fills from session facts (``default_from``): the authenticated card and its account."""
     definition = services.definitions[transaction]
     session = view.state.new_session(view, transaction, services.settings.kiosk_id, services.clock())
-    facts: dict[str, Callable[[], Any]] = {
-        # TODO(T1, /work/team/dialog-bugs.md): use a public DialogManager.session_fact(name) once it exists.
-        "inserted_card": lambda: session.card_number,
-        "inserted_account": lambda: gate_context.own_account(session, services.core),
-        "last_delayed_transfer": lambda: (session.delayed_transfers[-1]["reference"]
-                                          if session.delayed_transfers else None),
-    }
+    dm = DialogManager(services, session)
     values: dict[str, Any] = {}
     for spec in definition.slots:
-        if view.slots.get(spec.name) in (None, "") and spec.default_from in facts:
-            value = facts[spec.default_from]()
+        if view.slots.get(spec.name) in (None, "") and spec.default_from:
+            value = dm.session_fact(spec.default_from)
             if value is not None:
                 values[spec.name] = slot_value(value)
     return values

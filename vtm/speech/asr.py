@@ -152,8 +152,7 @@ class Recognizer:
                 missing = [f for f in WHISPER_FILES if not (self.model_dir / f).is_file()]
                 if missing:
                     raise ModelUnavailable(
-                        f"Whisper model folder {self.model_dir} lacks {', '.join(missing)};"
-                        " run `vtm models prepare`"
+                        f"Whisper model folder {self.model_dir} lacks {', '.join(missing)}; run `vtm models prepare`"
                     )
                 from faster_whisper import WhisperModel
 
@@ -295,9 +294,7 @@ class Recognizer:
             return Unheard.NO_SPEECH
         if not _norm(text):
             return Unheard.EMPTY
-        if any(s.compression_ratio > opts.max_compression_ratio for s in segments) or _LOOP.search(
-            _norm(text)
-        ):
+        if any(s.compression_ratio > opts.max_compression_ratio for s in segments) or _LOOP.search(_norm(text)):
             return Unheard.REPETITION
         if confidence < opts.min_confidence:
             return Unheard.LOW_CONFIDENCE

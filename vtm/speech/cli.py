@@ -46,8 +46,7 @@ def asr(
     else:
         err.print(f"nothing usable heard ({result.unheard}); heard: {result.heard!r}")
     err.print(
-        f"lang={result.lang} confidence={result.confidence:.2f}"
-        f" audio={result.audio_s:.2f}s asr={result.asr_s:.2f}s"
+        f"lang={result.lang} confidence={result.confidence:.2f} audio={result.audio_s:.2f}s asr={result.asr_s:.2f}s"
     )
 
 
@@ -69,9 +68,7 @@ def tts(
     except SynthesisError as exc:
         err.print(f"[red]tts failed:[/red] {exc}")
         raise typer.Exit(1) from exc
-    err.print(
-        f"wrote {speech.path} ({speech.audio_s:.2f} s audio in {speech.tts_s * 1000:.0f} ms): {speech.spoken}"
-    )
+    err.print(f"wrote {speech.path} ({speech.audio_s:.2f} s audio in {speech.tts_s * 1000:.0f} ms): {speech.spoken}")
 
 
 def register(app: typer.Typer) -> None:

@@ -192,9 +192,7 @@ def listen_file(
 ) -> list[Utterance]:
     """Run the detector over a recording as if it arrived live; returns the turns found."""
     detector = TurnDetector(options, elderly=elderly, partial=partial)
-    turns = [
-        u for frame in frames_of(load_audio(path, max_seconds=max_seconds)) if (u := detector.push(frame))
-    ]
+    turns = [u for frame in frames_of(load_audio(path, max_seconds=max_seconds)) if (u := detector.push(frame))]
     if (last := detector.flush()) is not None:
         turns.append(last)
     return turns

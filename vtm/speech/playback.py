@@ -118,13 +118,9 @@ def open_player() -> DevicePlayer:
     try:
         import sounddevice as sd  # type: ignore[import-not-found,unused-ignore]  # optional, untyped
     except ImportError as exc:
-        raise PlaybackUnavailable(
-            "the Python package sounddevice is not installed (pip install sounddevice)"
-        ) from exc
+        raise PlaybackUnavailable("the Python package sounddevice is not installed (pip install sounddevice)") from exc
     except OSError as exc:  # sounddevice raises OSError when libportaudio is absent
-        raise PlaybackUnavailable(
-            f"the PortAudio library is missing (apt-get install libportaudio2): {exc}"
-        ) from exc
+        raise PlaybackUnavailable(f"the PortAudio library is missing (apt-get install libportaudio2): {exc}") from exc
     try:
         device = sd.query_devices(kind="output")
     except sd.PortAudioError as exc:

@@ -69,9 +69,7 @@ class Synthesizer:
     def __enter__(self) -> Synthesizer:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
@@ -124,9 +122,7 @@ class Synthesizer:
             raise SynthesisError(f"no voice configured for language {lang!r}")
         name = self.options.voices[lang]
         if name.lower() not in self.voices():
-            raise SynthesisError(
-                f"espeak-ng voice {name!r} for {lang} is not installed (apt-get install espeak-ng)"
-            )
+            raise SynthesisError(f"espeak-ng voice {name!r} for {lang} is not installed (apt-get install espeak-ng)")
         return name
 
     def synthesize(
@@ -156,9 +152,7 @@ class Synthesizer:
         spoken = speech_text(text, lang)
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        _, samples, sample_rate = self._call(
-            "synth", text=spoken, voice=voice, rate=wpm, path=str(path.resolve())
-        )
+        _, samples, sample_rate = self._call("synth", text=spoken, voice=voice, rate=wpm, path=str(path.resolve()))
         return Speech(path, text, spoken, lang, samples / sample_rate, time.perf_counter() - started)
 
     async def asynthesize(self, text: str, lang: str, path: Path, **kwargs: object) -> Speech:

@@ -67,9 +67,7 @@ def test_async_synthesis_does_not_block_the_event_loop(synth: Synthesizer, tmp_p
 
         task = asyncio.create_task(ticker())
         started = time.perf_counter()
-        speeches = [
-            await synth.asynthesize(f"Reply number {i}.", "en", tmp_path / f"a{i}.wav") for i in range(5)
-        ]
+        speeches = [await synth.asynthesize(f"Reply number {i}.", "en", tmp_path / f"a{i}.wav") for i in range(5)]
         task.cancel()
         assert all(s.path.is_file() for s in speeches)
         return time.perf_counter() - started, ticks

@@ -9,10 +9,7 @@ def test_card_number_is_read_digit_by_digit_in_groups_of_four_in_mandarin() -> N
 
 
 def test_card_number_is_read_digit_by_digit_in_english() -> None:
-    assert (
-        speech_text("card 6222 0212 3456", "en")
-        == "card six two two two, zero two one two, three four five six"
-    )
+    assert speech_text("card 6222 0212 3456", "en") == "card six two two two, zero two one two, three four five six"
 
 
 def test_masked_card_tail_is_read_as_digits_not_as_a_number() -> None:

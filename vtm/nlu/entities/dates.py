@@ -171,6 +171,10 @@ _RELATIVE_TABLE: list[tuple[str, Callable[[date], Span | None]]] = [
      lambda t: _window(6, "月", t)),
     ("a year of|one year of|a year's worth of|a full year of|a whole year of",
      lambda t: _window(1, "年", t)),
+    # Forward periods are recognised so that the customer hears why they cannot be used (future).
+    ("下个月|下月|next month", lambda t: _months_ago(t, -1)),
+    ("下周|下个星期|下星期|下个礼拜|下礼拜|next week", lambda t: _week(t, 1)),
+    ("明年|next year", lambda t: (date(t.year + 1, 1, 1), date(t.year + 1, 12, 31))),
 ]  # fmt: skip
 _RELATIVE: dict[str, Callable[[date], Span | None]] = {
     phrase: fn for phrases, fn in _RELATIVE_TABLE for phrase in phrases.split("|")

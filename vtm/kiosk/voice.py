@@ -1,0 +1,220 @@
+"""The kiosk's ears and mouth around the dialog: customer audio in, reply audio out, timed per stage.
+
+One customer turn given as a recording (``vtm sim --audio``, voice tests, benchmarks) goes
+through the same steps as the live microphone loop:
+
+1. **End of turn** — the audio is fed frame by frame to :class:`~vtm.speech.listen.TurnDetector`,
+   followed by ``tail_silence_s`` of silence (the microphone keeps running after the customer
+   stops), so the trailing-silence wait is decided exactly as live and measured in stream time.
+2. **Recognition** — faster-whisper in the session's language. With ``partial=True`` the
+   recogniser runs at the first pause (``ListenOptions.partial_after_s``) while the detector is
+   still waiting, and that transcript *is* the final one when no speech follows.
+3. **Dialog** — a usable transcript goes to ``DialogManager.handle_text`` with its confidence.
+   Nothing said at all (silence, noise the VAD rejects, Whisper's "no speech") is the dialog's
+   silence repair; speech that was heard but not usable (low confidence, decoder loop) is its
+   no-match repair ("could you say that again"): never a guess, never phantom text.
+4. **Speaking** — every reply is synthesised to ``out_dir/turn-<n>-<i>.wav``.
+
+``latency_ms`` of the turn record gets ``end_of_speech`` (the end-of-turn wait), ``asr``,
+``nlu``/``gate``/``core`` (from the dialog), ``dialog`` (the rest of the dialog turn), ``tts``
+(first reply), ``tts_total`` and ``voice_to_voice``: end of the customer's speech -> first reply
+audio ready, the end-of-turn wait included (subtract ``end_of_speech`` for processing alone).
+With a recording, stream time stands in for the wall clock during the wait; every processing
+stage is measured on the wall clock.
+
+Usage::
+
+    voice = VoiceFrontEnd(Recognizer(models / "whisper-base"), Synthesizer(), out_dir)
+    record = voice.hear(Path("customer-turn.wav"), dm)          # a TurnRecord, like handle_text
+    heard = voice.listen(Path("customer-turn.wav"), dm)         # plus transcript, audio paths
+    store.record_turn(sid, heard.record, names, audio_path=str(heard.input_audio),
+                      asr_confidence=heard.asr_confidence)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vtm.devices import Silence
+from vtm.speech.asr import Lang, Recognizer, Transcript, Unheard
+from vtm.speech.audio import SAMPLE_RATE, Audio, load_audio, write_wav
+from vtm.speech.errors import AudioError, SynthesisError
+from vtm.speech.listen import ListenOptions, TurnDetector, Utterance, frames_of
+from vtm.speech.tts import Speech, Synthesizer
+
+if TYPE_CHECKING:
+    from vtm.dialog.manager import DialogManager
+    from vtm.dialog.turn import TurnRecord
+
+__all__ = ["VoiceFrontEnd", "VoiceOptions", "VoiceTurn"]
+
+_log = logging.getLogger(__name__)
+
+# Nothing was said: the dialog's silence repair ("are you still there?" + the open question).
+_NOTHING_SAID = (Unheard.SILENCE, Unheard.NO_SPEECH)
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    """How recorded turns are listened to."""
+
+    listen: ListenOptions = field(default_factory=ListenOptions)
+    # Silence appended after a recording: the live microphone keeps delivering it after the
+    # customer stops, and the end-of-turn detector needs it to decide. Longer than any wait.
+    tail_silence_s: float = 3.0
+    # Transcribe at the first pause, while the end-of-turn wait runs (see module docstring).
+    partial: bool = False
+    max_input_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class VoiceTurn:
+    """One spoken customer turn and everything it produced."""
+
+    record: TurnRecord
+    transcript: Transcript | None  # None when the input was not usable audio at all
+    input_audio: Path | None  # the customer's audio, for the session store
+    replies: tuple[Speech, ...] = ()
+    problem: str | None = None  # why the input (or a reply's synthesis) could not be used
+
+    @property
+    def asr_confidence(self) -> float | None:
+        return self.transcript.confidence if self.transcript is not None else None
+
+
+@dataclass
+class _Heard:
+    """The outcome of steps 1-2, with stream-time facts for the latency figures."""
+
+    transcript: Transcript
+    wait_s: float  # end of speech -> end of turn decided (stream time)
+    asr_s: float
+    asr_overlap_s: float  # ASR time hidden in the end-of-turn wait (partial mode)
+    silent_s: float  # the duration of a turn in which nothing was said
+    spoke: bool = False  # the end-of-turn detector found speech (voice-to-voice is measured from its end)
+
+
+class VoiceFrontEnd:
+    """Turns customer audio into dialog turns and the replies into WAV files."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        synthesizer: Synthesizer,
+        out_dir: Path,
+        options: VoiceOptions | None = None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.synthesizer = synthesizer
+        self.out_dir = out_dir
+        self.options = options or VoiceOptions()
+
+    # Public API ------------------------------------------------------------------------------
+    def hear(self, source: Path | Audio, dm: DialogManager) -> TurnRecord:
+        """One customer turn from a recording; returns the dialog's record (replies spoken to WAV)."""
+        return self.listen(source, dm).record
+
+    def listen(self, source: Path | Audio, dm: DialogManager) -> VoiceTurn:
+        """:meth:`hear`, returning the transcript, the audio paths and any problem as well."""
+        number = dm.session.turn + 1  # the number the dialog will give this turn
+        try:
+            audio = load_audio(source, max_seconds=self.options.max_input_s) if isinstance(source, Path) else source
+        except AudioError as exc:
+            # A 0-byte, corrupt or overlong recording: the customer is asked again, the reason is kept.
+            _log.warning("turn %d: customer audio not usable: %s", number, exc)
+            record = dm.handle_device(Silence(0.0))
+            return self._speak(VoiceTurn(record, None, source if isinstance(source, Path) else None,
+                                         problem=f"{type(exc).__name__}: {exc}"), dm)
+        input_path = source if isinstance(source, Path) else write_wav(
+            self.out_dir / f"turn-{number}-customer.wav", audio.samples)
+        heard = self._recognise(audio, dm)
+        transcript = heard.transcript
+        if transcript.usable:
+            record = dm.handle_text(transcript.text, asr_confidence=transcript.confidence)
+        elif transcript.unheard in _NOTHING_SAID:
+            record = dm.handle_device(Silence(heard.silent_s))
+        else:
+            # Heard, not understood. Until the dialog has `not_understood(reason)` (requested in
+            # /work/team/dialog-bugs.md), an empty utterance is its public no-match path.
+            record = dm.handle_text("", asr_confidence=transcript.confidence)
+        record.latency_ms["end_of_speech"] = heard.wait_s * 1000
+        record.latency_ms["asr"] = heard.asr_s * 1000
+        turn = self._speak(VoiceTurn(record, transcript, input_path), dm)
+        _finish_latency(record, heard)
+        return turn
+
+    # Steps -----------------------------------------------------------------------------------
+    def _recognise(self, audio: Audio, dm: DialogManager) -> _Heard:
+        """End of turn over the recording (plus tail silence), then ASR in the session's language."""
+        lang: Lang = "en" if dm.session.lang == "en" else "zh"
+        opts = self.options
+        partials: list[tuple[Transcript, float]] = []
+
+        def partial(so_far: Audio) -> str:
+            started = time.perf_counter()
+            result = self.recognizer.transcribe(so_far, lang)
+            partials.append((result, time.perf_counter() - started))
+            return result.text
+
+        detector = TurnDetector(opts.listen, elderly=dm.session.elderly, partial=partial if opts.partial else None)
+        tail = np.zeros(int(opts.tail_silence_s * SAMPLE_RATE), dtype=np.float32)
+        utterances: list[Utterance] = []
+        for frame in frames_of(replace(audio, samples=np.concatenate([audio.samples, tail]))):
+            if (turn := detector.push(frame)) is not None:
+                utterances.append(turn)
+        if (last_open := detector.flush()) is not None:
+            utterances.append(last_open)
+        if not utterances:
+            nothing = Transcript("", lang, 0.0, audio.duration_s, 0.0, Unheard.SILENCE, clipped=audio.clipped)
+            return _Heard(nothing, 0.0, 0.0, 0.0, audio.duration_s)
+        last = utterances[-1]
+        wait_s = max(0.0, last.decided_s - last.speech_end_s)
+        if len(utterances) == 1 and last.partial is not None and partials:
+            # Computed at the first pause; no speech followed, so it covers the whole turn.
+            transcript, asr_s = partials[-1]
+            # It started partial_after_s after the end of speech: the part before the decision is hidden.
+            overlap = min(asr_s, max(0.0, wait_s - opts.listen.partial_after_s))
+            return _Heard(transcript, wait_s, asr_s, overlap, audio.duration_s, spoke=True)
+        # Pauses long enough to end a turn inside one recording: it is still one customer turn.
+        speech = np.concatenate([u.audio.samples for u in utterances])
+        started = time.perf_counter()
+        transcript = self.recognizer.transcribe(Audio(speech, clipped_fraction=audio.clipped_fraction), lang)
+        return _Heard(transcript, wait_s, time.perf_counter() - started, 0.0, audio.duration_s, spoke=True)
+
+    def _speak(self, turn: VoiceTurn, dm: DialogManager) -> VoiceTurn:
+        """Synthesise every reply of the turn, in order; the first one's time is on the critical path."""
+        record = turn.record
+        lang = "en" if dm.session.lang == "en" else "zh"  # after the turn: the customer may have switched
+        spoken: list[Speech] = []
+        problem = turn.problem
+        for index, reply in enumerate(record.replies):
+            if not reply.text.strip():
+                continue
+            path = self.out_dir / f"turn-{record.turn}-{index}.wav"
+            try:
+                spoken.append(self.synthesizer.synthesize(reply.text, lang, path, elderly=dm.session.elderly))
+            except SynthesisError as exc:
+                # The reply is still on screen; the missing audio is reported, not hidden.
+                _log.error("turn %d: reply %s not synthesised: %s", record.turn, reply.key, exc)
+                problem = f"{type(exc).__name__}: {exc}"
+        if spoken:
+            record.latency_ms["tts"] = spoken[0].tts_s * 1000
+            record.latency_ms["tts_total"] = sum(s.tts_s for s in spoken) * 1000
+        return replace(turn, replies=tuple(spoken), problem=problem)
+
+
+def _finish_latency(record: TurnRecord, heard: _Heard) -> None:
+    """``dialog`` (the dialog turn minus NLU, gate and core) and ``voice_to_voice``."""
+    ms = record.latency_ms
+    turn_ms = ms.get("turn", 0.0)
+    ms["dialog"] = max(0.0, turn_ms - ms.get("nlu", 0.0) - ms.get("gate", 0.0) - ms.get("core", 0.0))
+    if "tts" not in ms or not heard.spoke:
+        return  # no reply audio, or no customer speech to measure from
+    asr_after_decision = heard.asr_s - heard.asr_overlap_s
+    ms["voice_to_voice"] = heard.wait_s * 1000 + asr_after_decision * 1000 + turn_ms + ms["tts"]
