@@ -53,6 +53,9 @@ def _register_subcommands() -> None:
     from vtm.nlu.cli import app as nlu_app
 
     app.add_typer(nlu_app, name="nlu")
+    from vtm.flows.cli import app as flows_app
+
+    app.add_typer(flows_app, name="flows")
     from vtm.kiosk.cli import register as register_kiosk
 
     register_kiosk(app)
