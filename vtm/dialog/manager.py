@@ -69,6 +69,10 @@ class DialogManager:
                                           audit=services.audit, clock=services.clock)
         self._rec = TurnRecord(turn=0)
         self._pending_said: list[tuple[str, dict[str, Any]]] = []
+        self._turn_meta: dict[str, Any] = {}
+        self._closed = False
+        if services.recorder is not None:
+            services.recorder.opened(session)
 
     # Public API ----------------------------------------------------------------------------
     def start(self) -> TurnRecord:
@@ -76,8 +80,9 @@ class DialogManager:
         self.say("session.welcome")
         return self._end(rec)
 
-    def handle_text(self, text: str, asr_confidence: float | None = None) -> TurnRecord:
+    def handle_text(self, text: str, asr_confidence: float | None = None, audio_path: str | None = None) -> TurnRecord:
         rec = self._begin(user=text)
+        self._turn_meta = {"asr_confidence": asr_confidence, "audio_path": audio_path}
         session = self.session
         if session.ended:
             return self._end(rec)  # handed off or said goodbye: the kiosk no longer acts on speech
@@ -102,7 +107,9 @@ class DialogManager:
     def handle_device(self, command: Any) -> TurnRecord:
         rec = self._begin(device=str(command))
         from vtm.dialog.device_events import handle_device_event
+        from vtm.records.recorder import raw_device_line
 
+        self._turn_meta = {"device_raw": raw_device_line(command)}
         if self.session.ended and not isinstance(command, TakeCard | TakeReceipt):
             return self._end(rec)  # after the end only taking the card or receipt still happens
 
@@ -185,7 +192,25 @@ class DialogManager:
         if self._pending_said:
             self.session.last_prompts = list(self._pending_said)
         rec.latency_ms["turn"] = (time.perf_counter() - self._t0) * 1000
+        recorder = self.services.recorder
+        if recorder is not None:
+            recorder.turn(self.session, rec, self._known_names(), **self._turn_meta)
+            if self.session.ended and not self._closed:
+                self.close()
+        self._turn_meta = {}
         return rec
+
+    def close(self) -> None:
+        """Record the session's end (the kiosk calls it when the customer leaves or the program stops)."""
+        if self.services.recorder is not None and not self._closed:
+            self._closed = True
+            self.services.recorder.closed(self.session)
+
+    def _known_names(self) -> list[str]:
+        """Names to mask in the record: the customer's and every payee named in this session."""
+        flows = [f for f in (self.session.flow, *self.session.stack) if f is not None]
+        names = [self.session.customer_name, *(f.slots.get("payee_name") for f in flows)]
+        return [str(n) for n in names if n]
 
     # Routing -------------------------------------------------------------------------------
     def _route(self, nlu: NluResult, text: str) -> None:

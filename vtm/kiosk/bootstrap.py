@@ -40,6 +40,8 @@ from vtm.kiosk.recovery import recover_unfinished
 from vtm.nlu.types import NluResult
 from vtm.records.audit import AuditLog
 from vtm.records.journal import OperationJournal
+from vtm.records.recorder import SessionRecorder
+from vtm.records.store import SessionStore
 
 __all__ = ["KioskServices", "KioskSettingsError", "Phrases", "bootstrap"]
 
@@ -90,6 +92,7 @@ class KioskServices:
     idle_reset_s: float
     clock: Clock
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    recorder: SessionRecorder | None = None
 
     def transaction_for_intent(self, intent: str) -> str | None:
         return next((d.name for d in self.definitions.values() if d.intent == intent), None)
@@ -136,8 +139,11 @@ def make_core(settings: Settings, clock: Clock) -> CoreBanking:
 
 
 def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking | None = None,
-              nlu: Parser | None = None, devices: Devices | None = None) -> KioskServices:
-    """Build every service; content errors surface here, at start-up, with file and field."""
+              nlu: Parser | None = None, devices: Devices | None = None, record: bool = True) -> KioskServices:
+    """Build every service; content errors surface here, at start-up, with file and field.
+
+    ``record=False`` runs without the session store (benchmarks of the dialog alone).
+    """
     settings.ensure_dirs()
     root = settings.content_root
     dialog = _read_dialog_file(root / "dialogs" / "dialog.yaml")
@@ -166,6 +172,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         bank_policy={"temporary_loss_days": dialog.temporary_loss_days},
         idle_reset_s=dialog.idle_reset_seconds,
         clock=clock,
+        recorder=SessionRecorder(SessionStore.from_settings(settings), clock) if record else None,
     )
     # A kiosk killed mid-operation left journal entries unfinished: settle them before any new session.
     recover_unfinished(services.journal, core)

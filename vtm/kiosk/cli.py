@@ -39,7 +39,11 @@ def sim(
         devices = services.devices
         assert isinstance(devices, SimulatedDevices)
         day = date.fromisoformat(today) if today else None
-        run_interactive(DialogManager(services, services.new_session(language), today=day), devices, console, as_json)
+        dm = DialogManager(services, services.new_session(language), today=day)
+        try:
+            run_interactive(dm, devices, console, as_json)
+        finally:
+            dm.close()  # the session record is complete even when the terminal is closed
         return
     parsed = load_script(script)
     day = parsed.today or (date.fromisoformat(today) if today else None)
@@ -58,6 +62,7 @@ def sim(
             err.print(f"[red]device refused:[/red] {exc}")
             continue
         render_turn(console, record, as_json)
+    dm.close()
     if not as_json:
         console.print(f"[dim]session {dm.session.session_id}: {dm.session.outcome.value}, "
                       f"done {dm.session.transactions_done}[/dim]")
