@@ -30,17 +30,17 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from asr import EN, VOICES, ZH, error  # noqa: E402  # bench/asr.py: the same phrase lists and metrics
+from asr import EN, VOICES, ZH, error  # bench/asr.py: the same phrase lists and metrics
 
-from vtm.config import load_settings  # noqa: E402
-from vtm.dialog.manager import DialogManager  # noqa: E402
-from vtm.kiosk.script import Script, Turn  # noqa: E402
-from vtm.kiosk.testing import DEFAULT_TODAY, ConversationRunner  # noqa: E402
-from vtm.kiosk.voice import VoiceFrontEnd, VoiceOptions  # noqa: E402
-from vtm.speech.asr import AsrOptions, Recognizer  # noqa: E402
-from vtm.speech.audio import SAMPLE_RATE, load_audio, write_wav  # noqa: E402
-from vtm.speech.latency import percentile  # noqa: E402
-from vtm.speech.tts import Synthesizer  # noqa: E402
+from vtm.config import load_settings
+from vtm.dialog.manager import DialogManager
+from vtm.kiosk.script import Script, Turn
+from vtm.kiosk.testing import DEFAULT_TODAY, ConversationRunner
+from vtm.kiosk.voice import VoiceFrontEnd, VoiceOptions
+from vtm.speech.asr import AsrOptions, Recognizer
+from vtm.speech.audio import SAMPLE_RATE, load_audio, write_wav
+from vtm.speech.latency import percentile
+from vtm.speech.tts import Synthesizer
 
 STAGES = ("end_of_speech", "asr", "nlu", "gate", "core", "dialog", "tts")
 CONFIGS = {"final": VoiceOptions(partial=False), "partial": VoiceOptions(partial=True)}

@@ -49,6 +49,7 @@ class Say:
     rate: int | None = None  # words per minute
     snr_db: float | None = None  # white noise added at this signal-to-noise ratio
     state: str | None = None  # the dialog state expected after the turn
+    hears: tuple[str, ...] = ()  # what the kiosk's reply must contain (a customer checks the read-back)
 
 
 Step = Say | str  # a str is a device command, as in conversation scripts
@@ -132,6 +133,8 @@ def _play(talk: Conversation, synth: Synthesizer, steps: list[Step]) -> None:
         heard = _speak_until_understood(talk, synth, step, lang, talk.work / f"customer-{number}")
         if step.state is not None:
             assert heard.record.state == step.state, talk.transcript()
+        said = " ".join(heard.record.bot)
+        assert all(text in said for text in step.hears), talk.transcript()
 
 
 def _speak_until_understood(talk: Conversation, synth: Synthesizer, say: Say, lang: str, stem: Path) -> VoiceTurn:
@@ -182,8 +185,9 @@ def test_an_english_transfer_spoken_to_the_kiosk_moves_the_money(
         f"insert_card {JOHN_CARD}",
         Say(("I'd like to transfer 2000 yuan to Margaret Thompson",), voice="m3", rate=150),
         f"pin {JOHN_PIN}",
-        Say(("the normal 24 hour one is fine", "standard arrival please"), rate=165, snr_db=15),
-        Say(("okay, understood",), voice="f2", rate=180),
+        # Not "the normal 24 hour one": Whisper heard "20 or hour" and the kiosk took 20 as the new amount.
+        Say(("the standard one is fine", "normal arrival please"), rate=165, snr_db=15),
+        Say(("okay, understood",), voice="f2", rate=180, hears=("two thousand",)),
         Say(("yes, that's correct",), state="transfer.offer_receipt"),
         Say(("no receipt thanks",), voice="m3", rate=150, snr_db=20),
     ])

@@ -80,7 +80,8 @@ def explain(
         f" authorises {spec.authorises.value}" if spec.authorises else ""
     )
     table = Table(title=title, caption=f"policy version {pack.short_version}", show_lines=True)
-    for column in ("rule", "effect", "check and figures", "reason", "prompt", "source"):
+    table.add_column("rule", no_wrap=True)  # a rule id is looked up as a whole: never folded
+    for column in ("effect", "check and figures", "reason", "prompt", "source"):
         table.add_column(column, overflow="fold")
     for rule in pack.rules_for(checkpoint):
         figures = json.dumps(rule.params.model_dump(mode="json", exclude_defaults=False), ensure_ascii=False)

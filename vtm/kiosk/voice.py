@@ -47,8 +47,10 @@ from vtm.speech.audio import SAMPLE_RATE, Audio, load_audio, write_wav
 from vtm.speech.errors import AudioError, SynthesisError
 from vtm.speech.listen import ListenOptions, TurnDetector, Utterance, frames_of
 from vtm.speech.tts import Speech, Synthesizer
+from vtm.speech.whisper_files import whisper_dir
 
 if TYPE_CHECKING:
+    from vtm.config import Settings
     from vtm.dialog.manager import DialogManager
     from vtm.dialog.turn import TurnRecord
 
@@ -114,6 +116,15 @@ class VoiceFrontEnd:
         self.synthesizer = synthesizer
         self.out_dir = out_dir
         self.options = options or VoiceOptions()
+
+    @classmethod
+    def for_settings(cls, settings: Settings, out_dir: Path, options: VoiceOptions | None = None) -> VoiceFrontEnd:
+        """The prepared Whisper model of ``settings`` and an espeak-ng synthesiser."""
+        return cls(Recognizer(whisper_dir(settings.models_path)), Synthesizer(), out_dir, options)
+
+    def close(self) -> None:
+        """Stop the synthesiser's worker process."""
+        self.synthesizer.close()
 
     # Public API ------------------------------------------------------------------------------
     def hear(self, source: Path | Audio, dm: DialogManager) -> TurnRecord:
