@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from asr import EN, VOICES, ZH, error  # bench/asr.py: the same phrase lists and metrics
@@ -67,7 +68,7 @@ def run(config: str, corpus: list[tuple[str, str, Path]], runner: ConversationRu
         synth: Synthesizer, work: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for lang in ("zh", "en"):
-        services, _clock = runner.services_for(Script(lang=lang, turns=[Turn(device="take_card")]),  # type: ignore[arg-type]
+        services, _clock = runner.services_for(Script(lang=lang, turns=[Turn(device="take_card")]),
                                                work / f"data-{config}-{lang}")
         voice = VoiceFrontEnd(recognizer, synth, work / f"out-{config}-{lang}", CONFIGS[config])
         errs = total = usable = 0
@@ -75,7 +76,7 @@ def run(config: str, corpus: list[tuple[str, str, Path]], runner: ConversationRu
         processing: list[float] = []
         stages: dict[str, list[float]] = {s: [] for s in STAGES}
         for _, text, path in (c for c in corpus if c[0] == lang):
-            dm = DialogManager(services, services.new_session(lang), today=DEFAULT_TODAY)  # type: ignore[arg-type]
+            dm = DialogManager(services, services.new_session(lang), today=DEFAULT_TODAY)
             dm.start()
             heard = voice.listen(path, dm)
             assert heard.transcript is not None
@@ -111,6 +112,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # The prepared models (as tests/conftest.py does), so nothing is re-trained in the temp data dir.
+    os.environ.setdefault("VTM_MODELS_DIR", str(Path(platformdirs.user_data_dir("vtm", appauthor=False)) / "models"))
     work = Path(tempfile.mkdtemp(prefix="vtm-bench-voice-"))
     settings = load_settings().model_copy(update={"data_dir": work / "settings"})
     runner = ConversationRunner(settings)

@@ -369,8 +369,15 @@ class DialogManager:
         if kind is StateKind.OFFER:
             # "要打印" answers "shall I print a receipt?" with the action itself: that is a yes.
             wants_print = any(e.name == "delivery" and e.value == "print" for e in nlu.slots)
-            answer = "affirm" if wants_print and nlu.intent == "inform" else nlu.intent
+            answer = "affirm" if wants_print and nlu.intent in ("inform", "out_of_scope") else nlu.intent
             answer = "deny" if answer == "cancel" else answer
+            if answer not in ("affirm", "deny"):
+                # A yes/no question answered in other words ("no replacement for now, thanks"): the
+                # offer's context decides, from phrase lists in dialogs/dialog.yaml; refusals first.
+                if self.services.phrases.matches("decline_offer", text):
+                    answer = "deny"
+                elif self.services.phrases.matches("accept_offer", text):
+                    answer = "affirm"
             if answer in ("affirm", "deny"):
                 flow.fire(answer)
                 self._progress()
