@@ -18,6 +18,8 @@ def sim(
     script: Annotated[Path | None, typer.Option("--script", help="Run a YAML script non-interactively")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per turn")] = False,
     today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD for date resolution")] = None,
+    audio: Annotated[bool, typer.Option("--audio", help="Voice mode: `audio:` turns (WAV) go through ASR; "
+                                        "replies are written as WAV files next to the script")] = False,
 ) -> None:
     """The kiosk agent in the terminal: type what the customer says; /commands for devices."""
     from vtm.cli import err, settings_or_exit
@@ -46,6 +48,11 @@ def sim(
             dm.close()  # the session record is complete even when the terminal is closed
         return
     parsed = load_script(script)
+    voice = None
+    if audio:
+        from vtm.kiosk.voice import VoiceFrontEnd
+
+        voice = VoiceFrontEnd.for_settings(settings, script.parent / f"{script.stem}-audio")
     day = parsed.today or (date.fromisoformat(today) if today else None)
     clock = ScriptClock(day) if day else None
     services = bootstrap(settings, clock=clock) if clock else bootstrap(settings)
@@ -55,14 +62,18 @@ def sim(
     render_turn(console, dm.start(), as_json)
     for turn in parsed.turns:
         if not as_json:
-            console.print(f"[bold green]customer>[/bold green] {turn.say or '/' + str(turn.device)}")
+            said = turn.say or (f"(audio) {turn.audio}" if turn.audio else "/" + str(turn.device))
+            console.print(f"[bold green]customer>[/bold green] {said}")
         try:
-            record = play_turn(dm, devices, turn, clock.advance if clock else None)
+            record = play_turn(dm, devices, turn, clock.advance if clock else None, voice, script.parent)
         except DeviceError as exc:
             err.print(f"[red]device refused:[/red] {exc}")
             continue
         render_turn(console, record, as_json)
     dm.close()
+    if voice is not None:
+        voice.close()
+        err.print(f"[dim]replies written to {voice.out_dir}[/dim]")
     if not as_json:
         console.print(f"[dim]session {dm.session.session_id}: {dm.session.outcome.value}, "
                       f"done {dm.session.transactions_done}[/dim]")

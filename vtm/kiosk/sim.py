@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -22,6 +24,9 @@ from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.script import Turn
+
+if TYPE_CHECKING:
+    from vtm.kiosk.voice import VoiceFrontEnd
 
 __all__ = ["ScriptClock", "play_turn", "render_turn", "run_interactive"]
 
@@ -43,8 +48,12 @@ class ScriptClock:
 
 
 def play_turn(dm: DialogManager, devices: SimulatedDevices, turn: Turn,
-              advance: Callable[[float], None] | None = None) -> TurnRecord:
-    """Play one scripted turn (speech or device) and return what the kiosk did."""
+              advance: Callable[[float], None] | None = None, voice: VoiceFrontEnd | None = None,
+              base_dir: Path | None = None) -> TurnRecord:
+    """Play one scripted turn (speech, device, or audio through ``voice``) and return what the kiosk did.
+
+    An ``audio:`` path is relative to ``base_dir`` (the script's folder).
+    """
     if advance is not None:
         advance(_TURN_SECONDS)
     if turn.say is not None:
@@ -55,6 +64,8 @@ def play_turn(dm: DialogManager, devices: SimulatedDevices, turn: Turn,
             advance(command.seconds)
         devices.apply(command)
         return dm.handle_device(command)
+    if turn.audio is not None and voice is not None:
+        return voice.hear((base_dir or Path.cwd()) / turn.audio, dm)
     raise ValueError("audio turns need the speech front end (vtm sim --audio)")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vtm.banking.errors import CoreBankingError
 from vtm.banking.port import CoreBanking
@@ -26,6 +26,9 @@ from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices, Parser, bootstrap
 from vtm.kiosk.script import EndExpectation, Script, TurnExpectation, load_script
 from vtm.kiosk.sim import ScriptClock, play_turn
+
+if TYPE_CHECKING:
+    from vtm.kiosk.voice import VoiceFrontEnd
 
 __all__ = ["ConversationResult", "ConversationRunner", "discover"]
 
@@ -53,8 +56,9 @@ def discover(paths: list[Path]) -> list[Path]:
 class ConversationRunner:
     """Runs conversation scripts against fresh sandbox banks; one NLU model shared by all."""
 
-    def __init__(self, settings: Settings, nlu: Parser | None = None) -> None:
+    def __init__(self, settings: Settings, nlu: Parser | None = None, voice: VoiceFrontEnd | None = None) -> None:
         self.settings = settings
+        self.voice = voice  # for `audio:` turns (speech recognised by the real ASR)
         self._templates: dict[date, Path] = {}
         self._work = Path(tempfile.mkdtemp(prefix="vtm-conv-"))
         if nlu is None:
@@ -97,7 +101,7 @@ class ConversationRunner:
         result.turns.append(dm.start())
         for number, turn in enumerate(script.turns, start=1):
             try:
-                rec = play_turn(dm, devices, turn, clock.advance)  # type: ignore[arg-type]
+                rec = play_turn(dm, devices, turn, clock.advance, self.voice, path.parent)  # type: ignore[arg-type]
             except DeviceError as exc:
                 result.failures.append(f"turn {number}: device refused {turn.device!r}: {exc}")
                 break
