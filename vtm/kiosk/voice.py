@@ -71,7 +71,8 @@ class VoiceOptions:
     # customer stops, and the end-of-turn detector needs it to decide. Longer than any wait.
     tail_silence_s: float = 3.0
     # Transcribe at the first pause, while the end-of-turn wait runs (see module docstring).
-    partial: bool = False
+    # bench/voice.py: voice-to-voice p50 1.34 -> 1.06 s (zh) / 0.98 s (en), CER/WER no worse.
+    partial: bool = True
     max_input_s: float = 60.0
 
 

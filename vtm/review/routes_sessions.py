@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -168,6 +169,16 @@ def _turn_no(value: str) -> int | None:
     return int(value) if value.strip().isdigit() else None
 
 
+def _store_write(write: Callable[[], object]) -> None:
+    """A staff write to a session: an unknown session is a 404, a rejected value a 400."""
+    try:
+        write()
+    except UnknownSession as exc:
+        raise HTTPException(404, "no such session") from exc
+    except RecordsError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
 @router.post("/sessions/{session_id}/tags")
 def add_tag(
     request: Request,
@@ -177,12 +188,7 @@ def add_tag(
     turn_no: Annotated[str, Form()] = "",
 ) -> Response:
     ctx = _ctx(request)
-    try:
-        ctx.store.add_tag(session_id, tag, web.user.username, _turn_no(turn_no))
-    except UnknownSession as exc:
-        raise HTTPException(404, "no such session") from exc
-    except RecordsError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    _store_write(lambda: ctx.store.add_tag(session_id, tag, web.user.username, _turn_no(turn_no)))
     ctx.store.log_access(web.user.username, session_id, "tag", turn_no=_turn_no(turn_no))
     return RedirectResponse(f"/sessions/{session_id}#tags", status_code=303)
 
@@ -208,12 +214,7 @@ def add_note(
     turn_no: Annotated[str, Form()] = "",
 ) -> Response:
     ctx = _ctx(request)
-    try:
-        ctx.store.add_note(session_id, text, web.user.username, _turn_no(turn_no))
-    except UnknownSession as exc:
-        raise HTTPException(404, "no such session") from exc
-    except RecordsError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    _store_write(lambda: ctx.store.add_note(session_id, text, web.user.username, _turn_no(turn_no)))
     ctx.store.log_access(web.user.username, session_id, "note", turn_no=_turn_no(turn_no))
     return RedirectResponse(f"/sessions/{session_id}#notes", status_code=303)
 
