@@ -71,6 +71,8 @@ class DialogManager:
         self._pending_said: list[tuple[str, dict[str, Any]]] = []
         self._turn_meta: dict[str, Any] = {}
         self._closed = False
+        self._defer = False
+        self._deferred: tuple[TurnRecord, dict[str, Any]] | None = None
         if services.recorder is not None:
             services.recorder.opened(session)
 
@@ -192,13 +194,41 @@ class DialogManager:
         if self._pending_said:
             self.session.last_prompts = list(self._pending_said)
         rec.latency_ms["turn"] = (time.perf_counter() - self._t0) * 1000
-        recorder = self.services.recorder
-        if recorder is not None:
-            recorder.turn(self.session, rec, self._known_names(), **self._turn_meta)
-            if self.session.ended and not self._closed:
-                self.close()
+        if self._defer:
+            self._deferred, self._defer = (rec, self._turn_meta), False
+        else:
+            self._store(rec, self._turn_meta)
         self._turn_meta = {}
         return rec
+
+    def defer_recording(self) -> None:
+        """Keep the next turn out of the session store until :meth:`commit_turn` (the voice front end
+        adds speech latencies and the reply audio after the dialog has answered)."""
+        self._defer = True
+
+    def commit_turn(self) -> None:
+        """Store the turn kept back by :meth:`defer_recording`, with whatever was added to it since."""
+        if self._deferred is not None:
+            rec, meta = self._deferred
+            self._deferred = None
+            self._store(rec, meta)
+
+    def not_understood(self, reason: str, asr_confidence: float | None = None,
+                       audio_path: str | None = None) -> TurnRecord:
+        """Speech was heard but not recognised well enough to act on: ask again, never guess."""
+        rec = self._begin(device=f"unrecognised speech ({reason})")
+        self._turn_meta = {"asr_confidence": asr_confidence, "audio_path": audio_path}
+        if not self.session.ended:
+            self._no_match()
+        return self._end(rec)
+
+    def _store(self, rec: TurnRecord, meta: dict[str, Any]) -> None:
+        recorder = self.services.recorder
+        if recorder is None:
+            return
+        recorder.turn(self.session, rec, self._known_names(), **meta)
+        if self.session.ended and not self._closed:
+            self.close()
 
     def close(self) -> None:
         """Record the session's end (the kiosk calls it when the customer leaves or the program stops)."""
@@ -382,7 +412,12 @@ class DialogManager:
                 flow.fire(answer)
                 self._progress()
                 return
-        filled, problems = fill_slots(flow, nlu, self.session, self.core)
+        # While a question is open, an answer to it fills only unanswered slots: a misheard number ("24 hour"
+        # heard as "20") must not silently replace an amount already given. An utterance that does not answer
+        # the question may correct an earlier answer (asked for the account, the customer repeats the payee).
+        filled, problems = fill_slots(flow, nlu, self.session, self.core, only_missing=kind is StateKind.COLLECT)
+        if kind is StateKind.COLLECT and not problems and not set(filled) & set(flow.spec.slots):
+            filled, problems = fill_slots(flow, nlu, self.session, self.core)
         if not filled and "payee_bank" in flow.missing_slots() and self.services.phrases.matches("own_bank", text):
             flow.slots["payee_bank"] = OWN_BANK
             filled = ["payee_bank"]

@@ -147,19 +147,20 @@ class VoiceFrontEnd:
             self.out_dir / f"turn-{number}-customer.wav", audio.samples)
         heard = self._recognise(audio, dm)
         transcript = heard.transcript
+        dm.defer_recording()  # stored once the speech latencies and the reply audio are known
         if transcript.usable:
             record = dm.handle_text(transcript.text, asr_confidence=transcript.confidence,
                                     audio_path=str(input_path))
         elif transcript.unheard in _NOTHING_SAID:
             record = dm.handle_device(Silence(heard.silent_s))
-        else:
-            # Heard, not understood. Until the dialog has `not_understood(reason)` (requested in
-            # /work/team/dialog-bugs.md), an empty utterance is its public no-match path.
-            record = dm.handle_text("", asr_confidence=transcript.confidence, audio_path=str(input_path))
+        else:  # heard, not understood well enough to act on: ask again, never guess
+            record = dm.not_understood(str(transcript.unheard), asr_confidence=transcript.confidence,
+                                       audio_path=str(input_path))
         record.latency_ms["end_of_speech"] = heard.wait_s * 1000
         record.latency_ms["asr"] = heard.asr_s * 1000
         turn = self._speak(VoiceTurn(record, transcript, input_path), dm)
         _finish_latency(record, heard)
+        dm.commit_turn()
         return turn
 
     # Steps -----------------------------------------------------------------------------------
