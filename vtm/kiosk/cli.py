@@ -112,6 +112,43 @@ def run_tests(
         raise typer.Exit(1)
 
 
+def kiosk(lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh") -> None:
+    """The live kiosk: microphone in, speaker out, one customer session after another (Ctrl-C stops)."""
+    from vtm.cli import err, settings_or_exit
+    from vtm.dialog.prompts import Lang
+    from vtm.kiosk.live import SoundDeviceMicrophone, missing_audio_devices, run_live
+
+    missing = missing_audio_devices()
+    if missing:
+        err.print("[red]The live kiosk cannot start; this machine lacks:[/red]")
+        for item in missing:
+            err.print(f"  - {item}")
+        err.print("Typed turns: `vtm sim`; recorded audio turns: `vtm sim --audio --script FILE`.")
+        raise typer.Exit(2)
+    from vtm.dialog.manager import DialogManager
+    from vtm.kiosk.bootstrap import bootstrap
+    from vtm.kiosk.voice import VoiceFrontEnd
+    from vtm.speech.playback import open_player
+
+    settings = settings_or_exit()
+    services = bootstrap(settings)
+    player, microphone = open_player(), SoundDeviceMicrophone()
+    language: Lang = "en" if lang == "en" else "zh"
+    try:
+        while True:
+            session = services.new_session(language)
+            front = VoiceFrontEnd.for_settings(settings, settings.audio_dir / session.session_id)
+            dm = DialogManager(services, session)
+            try:
+                run_live(dm, front, microphone, player)
+            finally:
+                dm.close()
+                front.close()
+    except KeyboardInterrupt:
+        err.print("kiosk stopped")
+
+
 def register(app: typer.Typer) -> None:
     app.command("sim")(sim)
+    app.command("kiosk")(kiosk)
     app.command("test")(run_tests)
