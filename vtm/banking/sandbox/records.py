@@ -5,9 +5,11 @@ Days are business days in the bank's time zone (``SandboxPolicy.timezone``); sto
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from vtm.banking.errors import InvalidRequest
 from vtm.banking.models import (
@@ -187,21 +189,23 @@ class _RecordOps(_BankBase):
         if end < start:
             raise InvalidRequest("the period ends before it starts", field="end")
 
+    @staticmethod
+    def _postings_between(session: Session, account_number: str, lo: datetime, hi: datetime) -> Sequence[PostingRow]:
+        """The account's postings booked in ``[lo, hi)``, oldest first (history and statements)."""
+        return session.scalars(
+            select(PostingRow)
+            .where(PostingRow.account_number == account_number, PostingRow.booked_at >= lo,
+                   PostingRow.booked_at < hi)
+            .order_by(PostingRow.booked_at, PostingRow.posting_id)
+        ).all()
+
     def history(self, account_number: str, start: date, end: date) -> list[Posting]:
         """Postings booked on ``start`` .. ``end`` (inclusive, bank days), oldest first."""
         self._check_period(start, end)
         lo, hi = self._day_bounds(start, end)
         with self._read() as session:
             self._customer_account(session, account_number)
-            rows = session.scalars(
-                select(PostingRow)
-                .where(
-                    PostingRow.account_number == account_number,
-                    PostingRow.booked_at >= lo,
-                    PostingRow.booked_at < hi,
-                )
-                .order_by(PostingRow.booked_at, PostingRow.posting_id)
-            ).all()
+            rows = self._postings_between(session, account_number, lo, hi)
         return [
             Posting(
                 posting_id=r.posting_id,
@@ -231,15 +235,7 @@ class _RecordOps(_BankBase):
                     PostingRow.account_number == account_number, PostingRow.booked_at < lo
                 )
             )
-            rows = session.scalars(
-                select(PostingRow)
-                .where(
-                    PostingRow.account_number == account_number,
-                    PostingRow.booked_at >= lo,
-                    PostingRow.booked_at < hi,
-                )
-                .order_by(PostingRow.booked_at, PostingRow.posting_id)
-            ).all()
+            rows = self._postings_between(session, account_number, lo, hi)
         zone = self.policy.zone
         spec = StatementSpec(
             bank_name=f"{SANDBOX_BANK.name_zh} {SANDBOX_BANK.name_en}",
