@@ -38,7 +38,9 @@ def get_services() -> KioskServices:
     global _services
     with _lock:
         if _services is None:
-            _services = bootstrap(load_settings(), nlu=_NoIntentModel())
+            # The Rasa deployment keeps the conversation in its own tracker store; every verdict and
+            # core operation still goes to our audit chain. Kiosk session records are not written.
+            _services = bootstrap(load_settings(), nlu=_NoIntentModel(), record=False)
         return _services
 
 

@@ -85,7 +85,8 @@ def _play(settings: Settings, store: SessionStore, script: Script, today: date, 
         }
     )
     clock = ScriptClock(today)
-    services = bootstrap(run_settings, clock=clock, nlu=nlu)
+    # The demo writes the record itself (with the synthesised customer audio), so the dialog does not.
+    services = bootstrap(run_settings, clock=clock, nlu=nlu, record=False)
     dm = DialogManager(services, services.new_session(script.lang), today=today)
     session = dm.session
     store.open_session(session.session_id, settings.kiosk_id, session.lang, session.started_at)
