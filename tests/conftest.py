@@ -1,4 +1,6 @@
-"""Suite-wide set-up: every test shares the models prepared by `vtm models prepare`.
+"""Suite-wide set-up: shared prepared models, and hypothesis without per-example deadlines.
+
+Every test shares the models prepared by `vtm models prepare`.
 
 Tests run on temporary data directories; without this, each would look for models inside its own
 data directory and the NLU would be retrained. `VTM_MODELS_DIR` set by the caller wins.
@@ -9,6 +11,12 @@ from __future__ import annotations
 import os
 
 import platformdirs
+from hypothesis import settings
+
+# Property tests judge correctness, not speed (speed is measured in bench/): no per-example
+# deadline, so a loaded 2-core CI machine cannot turn a slow example into a failure.
+settings.register_profile("vtm", deadline=None)
+settings.load_profile("vtm")
 
 
 def pytest_configure() -> None:
