@@ -26,6 +26,7 @@ from vtm.devices import (
     TakeReceipt,
 )
 from vtm.devices.pin_pad import PinPurpose
+from vtm.dialog import repair
 from vtm.dialog.session import Awaiting, Pending
 from vtm.dialog.slots import card_from_identity
 from vtm.records.masking import mask_name
@@ -93,7 +94,7 @@ def handle_device_event(dm: DialogManager, command: DeviceCommand) -> None:
     elif isinstance(command, FaceCommand):
         _face(dm)
     elif isinstance(command, Silence):
-        dm.silence(command.seconds)
+        repair.silence(dm, command.seconds)
     elif isinstance(command, TakeReceipt):
         dm.record_operation("take_receipt", None, "taken")
 

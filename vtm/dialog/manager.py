@@ -20,20 +20,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from vtm.compliance.context import AuthFactor
 from vtm.compliance.guarded import GuardedCoreBanking
 from vtm.compliance.verdict import Outcome, Verdict
 from vtm.devices import TakeCard, TakeReceipt
-from vtm.dialog import gate_context
+from vtm.dialog import gate_context, repair
 from vtm.dialog.confirm import confirm_values
 from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang
-from vtm.dialog.session import Awaiting, Pending, Session, SessionOutcome
+from vtm.dialog.session import DEVICE_PROMPTS, Awaiting, Pending, Session
 from vtm.dialog.slots import OWN_BANK, fill_slots, guess_bare_name, resolve_saved_payee, slot_types_filled_by
-from vtm.dialog.turn import Reply, TurnRecord
+from vtm.dialog.turn import Reply, TurnRecord, jsonable
 from vtm.flows.definition import Outcome as FlowOutcome
 from vtm.flows.definition import StateKind
 from vtm.flows.machine import Flow
@@ -46,9 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["DialogManager"]
 
 _GLOBAL = {"cancel", "repeat", "help", "ask_human", "switch_language", "goodbye"}
-_DEVICE_WAITS = {Awaiting.CARD: "auth.insert_card", Awaiting.PIN: "auth.enter_pin",
-                 Awaiting.PIN_AGAIN: "auth.pin_again", Awaiting.ID_CARD: "auth.scan_id",
-                 Awaiting.FACE: "auth.look_at_camera"}
 _MAX_STEPS = 40  # a definition that loops without asking anything is a bug, not a hang
 
 
@@ -158,6 +155,15 @@ class DialogManager:
             flow.fire("cancel")
             self._finish_flow(flow)
 
+    @property
+    def current_record(self) -> TurnRecord:
+        """The record of the turn being handled (repair adds its hand-off summary to it)."""
+        return self._rec
+
+    @property
+    def said_this_turn(self) -> bool:
+        return bool(self._pending_said)
+
     def record_operation(self, name: str, key: str | None, result: str) -> None:
         self._rec.operations.append({"operation": name, "key": key, "result": result})
 
@@ -190,7 +196,7 @@ class DialogManager:
     def _end(self, rec: TurnRecord) -> TurnRecord:
         flow = self.session.flow
         rec.state = "ended" if self.session.ended else (f"{flow.name}.{flow.state}" if flow else "idle")
-        rec.slots = {k: _jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {}
+        rec.slots = {k: jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {}
         if self._pending_said:
             self.session.last_prompts = list(self._pending_said)
         rec.latency_ms["turn"] = (time.perf_counter() - self._t0) * 1000
@@ -219,7 +225,7 @@ class DialogManager:
         rec = self._begin(device=f"unrecognised speech ({reason})")
         self._turn_meta = {"asr_confidence": asr_confidence, "audio_path": audio_path}
         if not self.session.ended:
-            self._no_match()
+            repair.no_match(self)
         return self._end(rec)
 
     def _store(self, rec: TurnRecord, meta: dict[str, Any]) -> None:
@@ -276,9 +282,9 @@ class DialogManager:
                 self.say(key, **values)
             self._pending_said = list(session.last_prompts)
         elif intent == "help":
-            self._help()
+            repair.help_in_context(self)
         elif intent == "ask_human":
-            self._handoff("handoff.start", reason="customer_asked")
+            repair.handoff(self, "handoff.start", reason="customer_asked")
         elif intent == "switch_language":
             wanted = next((str(e.value) for e in nlu.slots if e.name == "language"), None)
             session.lang = _lang(wanted) if wanted else ("en" if session.lang == "zh" else "zh")
@@ -299,7 +305,7 @@ class DialogManager:
         elif intent == "goodbye":
             if session.flow is not None and not session.flow.finished:
                 return False  # "bye" in the middle of a transfer is answered by the flow (no-match)
-            self._end_session()
+            repair.end_session(self)
         return True
 
     def _answer_pending(self, nlu: NluResult, text: str) -> bool:
@@ -332,11 +338,11 @@ class DialogManager:
         if pending.awaiting is Awaiting.HANDOFF_CONFIRM:
             session.pending = None
             if yes:
-                self._handoff("handoff.start", reason=pending.detail.get("reason", "repair"))
+                repair.handoff(self, "handoff.start", reason=pending.detail.get("reason", "repair"))
                 return True
             session.no_match_count = session.silence_count = 0
             if no:
-                self._reprompt()
+                repair.reprompt(self)
                 return True
             return False
         if pending.awaiting is Awaiting.FACE_CONSENT:
@@ -349,7 +355,7 @@ class DialogManager:
         if pending.awaiting is Awaiting.WHAT_TO_CHANGE:
             session.pending = None
             return False  # the answer is an ordinary slot answer in the confirm state
-        if pending.awaiting in _DEVICE_WAITS:
+        if pending.awaiting in DEVICE_PROMPTS:
             if self.services.phrases.matches("face", text):
                 from vtm.dialog.device_events import offer_face
 
@@ -358,7 +364,7 @@ class DialogManager:
             txn = self.services.transaction_for_intent(nlu.intent)
             if txn is not None and self.session.flow is not None and txn != self.session.flow.name:
                 return False  # a digression may start before the verification
-            self.say(_DEVICE_WAITS[pending.awaiting])
+            self.say(DEVICE_PROMPTS[pending.awaiting])
             return True
         return False
 
@@ -380,9 +386,9 @@ class DialogManager:
         if nlu.intent == "greeting":
             self.say("session.greeting")
         elif nlu.intent in ("deny", "goodbye") or self.services.phrases.matches("nothing_else", text):
-            self._end_session()
+            repair.end_session(self)
         else:
-            self._no_match()
+            repair.no_match(self)
 
     def _in_flow(self, flow: Flow, nlu: NluResult, text: str) -> None:
         kind = flow.spec.kind
@@ -432,7 +438,7 @@ class DialogManager:
             self.say(problem.prompt, **problem.values)
         if not filled:
             if not problems:
-                self._no_match()
+                repair.no_match(self)
             return
         if kind is StateKind.CONFIRM:
             flow.facts.pop("confirmed_at", None)
@@ -552,7 +558,7 @@ class DialogManager:
         if outcome is Outcome.REFER:
             if reasons:
                 self._rec.replies.append(Reply("gate.refer", reasons))
-            self._handoff("handoff.refer", reason="gate_refer")
+            repair.handoff(self, "handoff.refer", reason="gate_refer")
             return False
         flow.facts["denied"] = True
         self.say("gate.denied", reason=reasons)
@@ -592,92 +598,6 @@ class DialogManager:
         if self.session.flow is None and not self.session.ended:
             self.say("session.anything_else")
 
-    # Repair ----------------------------------------------------------------------------------
-    def _current_question(self) -> str:
-        """The open question (the last thing said that is not a repair or a warning), else the menu."""
-        asked = [(key, values) for key, values in self.session.last_prompts
-                 if not key.startswith(("repair.", "gate.", "session.card", "auth.pin_ok", "auth.id_ok"))]
-        if not asked or asked[-1][0] in ("session.anything_else", "session.welcome", "session.greeting"):
-            return self.render("help.general")
-        key, values = asked[-1]
-        return self.render(key, **values)
-
-    def _no_match(self) -> None:
-        session = self.session
-        session.no_match_count += 1
-        if session.no_match_count >= 2:  # once rephrased, then a human
-            session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "no_match"})
-            self.say("repair.no_match.handoff")
-        else:
-            self.say("repair.no_match.1", hint=self._current_question())
-
-    def silence(self, seconds: float) -> None:
-        session = self.session
-        if session.flow is None and session.pending is None and session.transactions_done \
-                and seconds >= self.services.idle_reset_s:
-            self.say("session.idle_reset")
-            self._end_session(say_goodbye=False)
-            return
-        session.silence_count += 1
-        if session.silence_count >= 3:
-            session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "silence"})
-            self.say("repair.silence.handoff")
-        elif session.silence_count == 2:
-            self.say("repair.silence.2")
-        else:
-            self.say("repair.silence.1", hint=self._current_question())
-
-    def _reprompt(self) -> None:
-        for key, values in self.session.last_prompts:
-            if not key.startswith("repair."):
-                self.say(key, **values)
-        if not self._pending_said:
-            self.say("help.general")
-
-    def _help(self) -> None:
-        flow, pending = self.session.flow, self.session.pending
-        if pending is not None and pending.awaiting in _DEVICE_WAITS:
-            what = self.render(_DEVICE_WAITS[pending.awaiting])
-            self.say("help.collect", what=what, hint=self.render("help.general"))
-        elif flow is None:
-            self.say("help.general")
-        elif flow.spec.kind is StateKind.COLLECT and flow.missing_slots():
-            what = self.render(flow.definition.slot(flow.missing_slots()[0]).prompt, **self.prompt_values(flow))
-            self.say("help.collect", what=what, hint=self.render("help.general"))
-        elif flow.spec.kind is StateKind.CONFIRM:
-            self.say("help.confirm")
-        elif flow.spec.kind is StateKind.OFFER:
-            self.say("help.offer")
-        else:
-            self.say("help.general")
-
-    def _handoff(self, prompt: str, reason: str) -> None:
-        session = self.session
-        flow = session.flow
-        summary = {
-            "reason": reason,
-            "transaction": flow.name if flow else None,
-            "state": flow.state if flow else None,
-            "slots": {k: _jsonable(v) for k, v in mask_slots(flow.slots).items() if v is not None} if flow else {},
-            "verdicts": list(self._rec.verdicts),
-            "done": list(session.transactions_done),
-        }
-        self._rec.operations.append({"operation": "handoff", "key": None, "result": "requested", "summary": summary})
-        self.say(prompt)
-        session.outcome = SessionOutcome.HANDED_OFF
-        session.pending = None
-        session.ended = True
-
-    def _end_session(self, say_goodbye: bool = True) -> None:
-        session = self.session
-        if say_goodbye:
-            self.say("session.goodbye")
-        if session.card_number and self.devices.card_reader.inserted():
-            self.devices.card_reader.eject()
-        session.ended = True
-        if session.outcome is SessionOutcome.ACTIVE:
-            session.outcome = SessionOutcome.COMPLETED if session.transactions_done else SessionOutcome.CANCELLED
-
     # Prompt values ---------------------------------------------------------------------------
     def _title(self, flow: Flow) -> str:
         return flow.definition.title[self.session.lang]
@@ -693,14 +613,4 @@ class DialogManager:
 
 def _lang(value: str) -> Lang:
     return "en" if value.lower().startswith("en") else "zh"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date | datetime | timedelta):
-        return value.isoformat() if not isinstance(value, timedelta) else value.total_seconds()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 

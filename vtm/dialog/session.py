@@ -16,7 +16,7 @@ from vtm.compliance.context import AuthFactor, Consent
 from vtm.dialog.prompts import Lang
 from vtm.flows.machine import Flow
 
-__all__ = ["Awaiting", "Pending", "Session", "SessionOutcome"]
+__all__ = ["DEVICE_PROMPTS", "Awaiting", "Pending", "Session", "SessionOutcome"]
 
 
 class SessionOutcome(StrEnum):
@@ -40,6 +40,13 @@ class Awaiting(StrEnum):
     CANCEL_CONFIRM = "cancel_confirm"
     HANDOFF_CONFIRM = "handoff_confirm"
     WHAT_TO_CHANGE = "what_to_change"
+
+
+DEVICE_PROMPTS: dict[Awaiting, str] = {
+    Awaiting.CARD: "auth.insert_card", Awaiting.PIN: "auth.enter_pin", Awaiting.PIN_AGAIN: "auth.pin_again",
+    Awaiting.ID_CARD: "auth.scan_id", Awaiting.FACE: "auth.look_at_camera",
+}
+"""The prompt that asks for each device action the kiosk may be waiting for."""
 
 
 @dataclass

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["Reply", "TurnRecord"]
+__all__ = ["Reply", "TurnRecord", "jsonable"]
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,15 @@ class TurnRecord:
             "verdicts": self.verdicts, "operations": self.operations,
             "latency_ms": {k: round(v, 2) for k, v in self.latency_ms.items()},
         }
+
+
+def jsonable(value: Any) -> Any:
+    """A slot value in its JSON form (dates as ISO text, periods as lists)."""
+    if isinstance(value, tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, date | datetime | timedelta):
+        return value.isoformat() if not isinstance(value, timedelta) else value.total_seconds()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
