@@ -373,6 +373,24 @@ def test_delayed_transfer_is_revocable_within_its_window_only(
         core.revoke_transfer("TR00000000NOSUCHREF", "rev-key-0005")
 
 
+def test_pending_transfers_list_only_the_delayed_ones_still_revocable(
+    core: CoreBanking, world: BankWorld, subjects: Subjects
+) -> None:
+    payer = subjects.payer.customer_id
+    assert core.pending_transfers(payer) == []
+    first = core.transfer(_request("pend-0001", subjects, "300.00"))
+    world.clock.advance(timedelta(minutes=1))  # "oldest first" needs two acceptance times
+    second = core.transfer(_request("pend-0002", subjects, "400.00"))
+    core.transfer(_request("pend-0003", subjects, "5.00", arrival=Arrival.REALTIME))  # posted: not pending
+    assert [t.reference for t in core.pending_transfers(payer)] == [first.reference, second.reference]
+    core.revoke_transfer(first.reference, "pend-rev-0001")
+    assert [t.reference for t in core.pending_transfers(payer)] == [second.reference]
+    world.clock.advance(timedelta(hours=24, seconds=1))
+    assert core.pending_transfers(payer) == []  # past its window: no longer revocable
+    with pytest.raises(NotFound):
+        core.pending_transfers("C9999")
+
+
 def test_daily_usage_counts_transfers_to_others_not_own_moves(
     core: CoreBanking, world: BankWorld, subjects: Subjects
 ) -> None:

@@ -188,6 +188,10 @@ class HttpCoreBanking:
         return self._keyed("transfer", request.idempotency_key, lambda: self._post("/transfers", request),
                            TransferResult, inquire=inquire)
 
+    def pending_transfers(self, customer_id: str) -> list[TransferResult]:
+        return self._read("pending_transfers", lambda: self._get(f"/customers/{_seg(customer_id)}/pending-transfers"),
+                          TypeAdapter(list[TransferResult]))
+
     def transfer_status(self, idempotency_key: str) -> TransferResult | None:
         path = f"/transfers/by-key/{_seg(idempotency_key)}"
         reply = self._read("transfer_status", lambda: self._get(path), TransferStatusReply)

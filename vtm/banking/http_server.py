@@ -192,6 +192,11 @@ def _router(bank: CoreBanking) -> APIRouter:
         result = bank.transfer_status(idempotency_key)
         return TransferStatusReply(idempotency_key=idempotency_key, found=result is not None, result=result)
 
+    @r.get("/customers/{customer_id}/pending-transfers", tags=["transfers"])
+    def pending_transfers(customer_id: str) -> list[TransferResult]:
+        """Delayed transfers that have not executed yet (still revocable), oldest first."""
+        return bank.pending_transfers(customer_id)
+
     @r.post("/transfers/{reference}/revoke", tags=["transfers"])
     def revoke_transfer(reference: str, body: RevokeBody) -> RevokeResult:
         return bank.revoke_transfer(reference, body.idempotency_key)

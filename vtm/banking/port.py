@@ -95,6 +95,10 @@ class CoreBanking(Protocol):
         """The result of a keyed transfer, or None if the core never saw it."""
         ...
 
+    def pending_transfers(self, customer_id: str) -> list[TransferResult]:
+        """The customer's delayed transfers that have not executed yet (still revocable), oldest first."""
+        ...
+
     def revoke_transfer(self, reference: str, idempotency_key: str) -> RevokeResult:
         """Cancel a delayed transfer before it settles; NotRevocable afterwards."""
         ...

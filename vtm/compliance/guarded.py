@@ -218,6 +218,9 @@ class GuardedCoreBanking:
     def customer(self, customer_id: str) -> Customer:
         return self._core.customer(customer_id)
 
+    def pending_transfers(self, customer_id: str) -> list[TransferResult]:
+        return self._core.pending_transfers(customer_id)
+
     def list_accounts(self, customer_id: str) -> list[Account]:
         return self._core.list_accounts(customer_id)
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from vtm.banking.errors import CoreBankingError
 from vtm.compliance.context import AuthFactor
 from vtm.compliance.guarded import GuardedCoreBanking
 from vtm.compliance.verdict import Outcome, Verdict
@@ -505,9 +506,23 @@ class DialogManager:
         if name == "inserted_account":
             return gate_context.own_account(self.session, self.core)
         if name == "last_delayed_transfer":
-            pending = self.session.delayed_transfers
+            pending = self.session.delayed_transfers or self._pending_at_core()
             return pending[-1]["reference"] if pending else None
         raise KeyError(f"unknown session fact {name!r} in a transaction definition")
+
+    def _pending_at_core(self) -> list[dict[str, Any]]:
+        """Delayed transfers made in earlier visits, once the customer is known (revocable until they execute)."""
+        if self.session.customer_id is None:
+            return []
+        try:
+            found = self.core.pending_transfers(self.session.customer_id)
+        except CoreBankingError:
+            return []
+        self.session.delayed_transfers = [
+            {"reference": t.reference, "amount": t.amount, "execute_at": t.execute_at, "to_account": t.to_account}
+            for t in found if t.execute_at is not None
+        ]
+        return self.session.delayed_transfers
 
     def _check(self, checkpoint: str, flow: Flow) -> Verdict:
         started = time.perf_counter()

@@ -210,6 +210,19 @@ class _TransferOps(_BankBase):
             row = session.scalar(select(TransferRow).where(TransferRow.idempotency_key == idempotency_key))
             return None if row is None else self._result(row)
 
+    def pending_transfers(self, customer_id: str) -> list[TransferResult]:
+        """Delayed transfers of ``customer_id`` whose ``execute_at`` is still ahead, oldest first."""
+        now = self._now()
+        with self._read() as session:
+            self._customer(session, customer_id)
+            rows = session.scalars(
+                select(TransferRow)
+                .where(TransferRow.customer_id == customer_id, TransferRow.status == TransferStatus.DELAYED.value,
+                       TransferRow.execute_at > now)
+                .order_by(TransferRow.accepted_at, TransferRow.reference)
+            ).all()
+            return [self._result(row) for row in rows]
+
     def revoke_transfer(self, reference: str, idempotency_key: str) -> RevokeResult:
         """Cancel a delayed transfer before ``execute_at`` and refund the payer in full."""
 
