@@ -42,7 +42,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from vtm.banking.checksums import id_birth_date
-from vtm.records.secret import PIN_MASK, Secret
+from vtm.records.secret import PIN_MASK, Secret, masked_string_schema
 
 __all__ = [
     "PII",
@@ -332,16 +332,7 @@ class PII:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def validate(value: object) -> PII:
-            if isinstance(value, PII):
-                return value
-            if isinstance(value, str):
-                return PII(value)
-            raise TypeError("expected a string")
-
-        return core_schema.no_info_plain_validator_function(
-            validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
-        )
+        return masked_string_schema(cls)
 
 
 # Logging ---------------------------------------------------------------------------------------

@@ -66,13 +66,20 @@ class Secret:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def validate(value: object) -> Secret:
-            if isinstance(value, Secret):
-                return value
-            if isinstance(value, str):
-                return Secret(value)
-            raise TypeError("expected a string")
+        return masked_string_schema(cls)
 
-        return core_schema.no_info_plain_validator_function(
-            validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
-        )
+
+def masked_string_schema(cls: type[Any]) -> core_schema.CoreSchema:
+    """Pydantic schema of a self-masking string wrapper (``Secret``, ``PII``): built from a plain
+    string or taken as is, and serialised through its own masking ``str()``."""
+
+    def validate(value: object) -> Any:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise TypeError("expected a string")
+
+    return core_schema.no_info_plain_validator_function(
+        validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
+    )
