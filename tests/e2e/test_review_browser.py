@@ -29,6 +29,7 @@ from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.review.app import ReviewOptions, create_app
 from vtm.review.demo import seed_demo_sessions
+from vtm.review.proxies import server_config
 from vtm.review.users import Role
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,7 @@ def base_url(settings: Settings) -> Iterator[str]:
     users.create("sam", PASSWORD, Role.SUPERVISOR)
     users.create("rita", PASSWORD, Role.REVIEWER)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -161,7 +162,7 @@ def test_a_supervisor_reviews_unmasks_tags_and_exports_a_session_that_replays(
     assert [(e.username, e.reason) for e in store.access_log(session_id=session_id) if e.action == "unmask"] == [
         ("sam", "quality check of payee naming")
     ]
-    assert list(AuditLog.from_url(settings.records_db_url).entries(session_id=session_id, kind="staff_unmask"))
+    assert list(AuditLog.from_settings(settings).entries(session_id=session_id, kind="staff_unmask"))
 
     page.fill("form[data-testid=export-form] input[name=reason]", "turn into a regression test")
     page.fill("form[data-testid=export-form] input[name=test_pin]", "955756")

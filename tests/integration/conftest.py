@@ -4,7 +4,8 @@
 
 * ``sandbox-sqlite``   the in-process :class:`SandboxBank` on a SQLite file,
 * ``http-sqlite``      :class:`HttpCoreBanking` talking to a real uvicorn server on a free
-                       localhost port (in a thread), which serves ``create_app(SandboxBank(...))``,
+                       localhost port (in a thread), which serves ``create_app(SandboxBank(...))``
+                       and admits only requests signed by the test kiosk (fixture ``kiosk``),
 * ``sandbox-postgres`` the in-process sandbox on PostgreSQL (``VTM_TEST_POSTGRES_URL``; skipped
                        with ``VTM_TEST_POSTGRES_SKIP_REASON`` when no server could be started).
 
@@ -16,6 +17,7 @@ the bank, so tests move time (loss reports lapse, delayed transfers fall due) wi
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -28,15 +30,17 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp
 
-from vtm.banking.http_client import HttpCoreBanking
+from vtm.banking.http_client import HttpCoreBanking, RequestSigner
 from vtm.banking.http_server import create_app
 from vtm.banking.port import CoreBanking
 from vtm.banking.sandbox import SandboxBank, SandboxPolicy, create_bank_engine
 from vtm.banking.sandbox.schema import Base
 from vtm.banking.sandbox.seed import DemoCard, seed_demo_bank
+from vtm.banking.signing import KioskKey, KioskKeyTable
 
 # A fixed "today" keeps the seeded history, and every date the tests use, deterministic.
 TODAY = date(2025, 6, 16)
@@ -184,6 +188,33 @@ def start_server() -> Iterator[Callable[[ASGIApp], str]]:
         server.__exit__()
 
 
+@pytest.fixture(scope="session")
+def kiosk() -> KioskKey:
+    """The test kiosk's credential: a fresh random key per session (no key lives in the repository)."""
+    return KioskKey("VTM-TEST-01", secrets.token_bytes(32))
+
+
+@pytest.fixture
+def bank_api(kiosk: KioskKey) -> Callable[[CoreBanking], FastAPI]:
+    """Build the core bank's HTTP API over a bank, admitting the test kiosk."""
+    return lambda bank: create_app(bank, kiosks=KioskKeyTable([kiosk]))
+
+
+@pytest.fixture
+def signed_http(kiosk: KioskKey) -> Iterator[Callable[[str], httpx.Client]]:
+    """A raw httpx client (for probing the API itself) that signs as the test kiosk."""
+    clients: list[httpx.Client] = []
+
+    def make(base_url: str) -> httpx.Client:
+        client = httpx.Client(base_url=base_url, auth=RequestSigner(kiosk), timeout=10.0)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
 @pytest.fixture
 def http_timeout() -> httpx.Timeout:
     return httpx.Timeout(10.0, connect=2.0)
@@ -199,12 +230,12 @@ def world(request: pytest.FixtureRequest) -> BankWorld:
 
 
 @pytest.fixture
-def core(request: pytest.FixtureRequest, world: BankWorld,
-         http_timeout: httpx.Timeout) -> Iterator[CoreBanking]:
+def core(request: pytest.FixtureRequest, world: BankWorld, http_timeout: httpx.Timeout,
+         kiosk: KioskKey) -> Iterator[CoreBanking]:
     """The implementation under test, over ``world``'s bank."""
     if request.node.callspec.params["world"].startswith("http"):
-        url = request.getfixturevalue("start_server")(create_app(world.sandbox))
-        with HttpCoreBanking(url, timeout=http_timeout, retries=2, backoff_s=0.01) as client:
+        url = request.getfixturevalue("start_server")(create_app(world.sandbox, kiosks=KioskKeyTable([kiosk])))
+        with HttpCoreBanking(url, timeout=http_timeout, retries=2, backoff_s=0.01, credential=kiosk) as client:
             yield client
     else:
         yield world.sandbox

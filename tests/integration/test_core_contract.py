@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -442,3 +442,20 @@ def test_statement_pdf_carries_figures_that_add_up(
     assert document.verification_code in "".join(page.extract_text() for page in reader.pages)
     with pytest.raises(InvalidRequest):
         core.statement(subjects.payer.account, today, today + timedelta(days=1))
+
+
+def test_periods_beyond_the_banks_cap_or_calendar_are_invalid_requests(
+    core: CoreBanking, world: BankWorld, subjects: Subjects
+) -> None:
+    """Absurd dates are the caller's mistake (InvalidRequest), never an internal error, on every implementation."""
+    today = world.clock().astimezone(world.sandbox.policy.zone).date()
+    cap = world.sandbox.policy.max_period_days
+    assert core.history(subjects.payer.account, today - timedelta(days=cap - 1), today) is not None
+    with pytest.raises(InvalidRequest):
+        core.history(subjects.payer.account, today - timedelta(days=cap), today)
+    with pytest.raises(InvalidRequest):
+        core.statement(subjects.payer.account, today - timedelta(days=cap), today)
+    with pytest.raises(InvalidRequest):
+        core.history(subjects.payer.account, date.min, date.max)
+    with pytest.raises(InvalidRequest):
+        core.daily_usage(subjects.payer.customer_id, Channel.KIOSK, date.max)

@@ -33,15 +33,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vtm.banking.errors import CoreBankingError, OutcomeUnknown, Unavailable
 from vtm.banking.http_client import HttpCoreBanking
-from vtm.banking.http_server import create_app
 from vtm.banking.models import Arrival, TransferRequest, TransferResult, TransferStatus, to_fen
+from vtm.banking.port import CoreBanking
 from vtm.banking.sandbox.schema import AccountRow, ExternalAccountRow, PostingRow, TransferRow
+from vtm.banking.signing import KioskKey
 
 if TYPE_CHECKING:
     from conftest import BankWorld
@@ -134,12 +136,13 @@ class Harness:
 
 
 @pytest.fixture
-def harness(sqlite_world: BankWorld, start_server: Callable[[ASGIApp], str]) -> Iterator[Harness]:
-    """The sandbox behind a real server, and a client whose every call passes the fault injector."""
-    url = start_server(DelayingApp(create_app(sqlite_world.sandbox)))
+def harness(sqlite_world: BankWorld, start_server: Callable[[ASGIApp], str],
+            bank_api: Callable[[CoreBanking], FastAPI], kiosk: KioskKey) -> Iterator[Harness]:
+    """The sandbox behind a real server, and a signing client whose every call passes the fault injector."""
+    url = start_server(DelayingApp(bank_api(sqlite_world.sandbox)))
     transport = FaultyTransport(httpx.HTTPTransport(), rate=0.0, seed=20250616)
     with HttpCoreBanking(url, timeout=httpx.Timeout(READ_TIMEOUT_S, connect=1.0), retries=3,
-                         transport=transport, backoff_s=0.02) as client:
+                         transport=transport, backoff_s=0.02, credential=kiosk) as client:
         yield Harness(sqlite_world, transport, client)
 
 
@@ -408,7 +411,7 @@ def test_transfer_whose_outcome_cannot_be_learned_raises_outcome_unknown_and_is_
 ) -> None:
     h = harness
     request = _one_request(h, "single-fault-0003")
-    h.transport.script = ["timeout_after"] + ["connect_timeout"] * 40
+    h.transport.script = ["timeout_after", *["connect_timeout"] * 40]
 
     with pytest.raises(OutcomeUnknown) as caught:
         h.client.transfer(request)

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from review_world import CARD, CHEAP, PASSWORD, SID, audio_path, csrf_of, login, review_app
 from sqlalchemy import select
 
 from vtm.config import Settings, load_settings
-from vtm.dialog.turn import Reply, TurnRecord
 from vtm.kiosk.script import Script
 from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.review.app import ReviewOptions, create_app
 from vtm.review.context import SESSION_COOKIE
 from vtm.review.users import Role, review_web_sessions
-
-CARD = "6230887983054949930"
-SID = "S-0123456789abcdef0123"
-PASSWORD = "correct horse battery"
-CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -42,72 +34,14 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-def audio_file(settings: Settings) -> Path:
-    path = settings.audio_dir / f"{SID}-2.wav"
-    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt demo-audio-bytes")
-    return path
-
-
-@pytest.fixture
-def app_client(settings: Settings, audio_file: Path) -> Iterator[TestClient]:
-    store = SessionStore.from_settings(settings)
-    store.open_session(SID, "VTM-0001", "zh", T0)
-    store.record_turn(
-        SID,
-        TurnRecord(turn=1, device=f"insert_card {CARD[:4]} **** **** {CARD[-4:]}"),
-        [],
-        device_raw=f"insert_card {CARD}",
-        ts=T0,
-    )
-    store.record_turn(
-        SID,
-        TurnRecord(
-            turn=2,
-            user=f"我是张伟,卡号{CARD}丢了",
-            intent="report_card_lost",
-            confidence=0.91,
-            state="card_loss.choose_kind",
-            replies=[Reply("k", "好的张伟", True)],
-            verdicts=[
-                {
-                    "checkpoint": "card_loss.confirm",
-                    "outcome": "refer",
-                    "rules": ["R-WATCH-1"],
-                    "reasons": ["watch_list"],
-                    "policy_version": "abc",
-                }
-            ],
-        ),
-        ["张伟"],
-        audio_path=str(audio_file),
-        asr_confidence=0.52,
-        ts=T0,
-    )
-    store.record_turn(SID, TurnRecord(turn=3, device="pin ******"), [], device_raw="pin 955756", ts=T0)
-    store.close_session(SID, "handed_off", ["card_loss"], "C-1", T0)
-    app = create_app(settings, ReviewOptions(password_hasher=CHEAP), store=store)
-    users = app.state.review.users
-    users.create("rita", PASSWORD, Role.REVIEWER)
-    users.create("sam", PASSWORD, Role.SUPERVISOR)
-    users.create("ada", PASSWORD, Role.ADMIN)
-    with TestClient(app) as client:
+def app_client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(review_app(settings)) as client:
         yield client
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None, "page has no CSRF field"
-    return match.group(1)
-
-
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Log in; returns the CSRF token of the new login session."""
-    token = _csrf(client.get("/login").text)
-    response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return _csrf(client.get("/sessions").text)
+@pytest.fixture
+def audio_file(settings: Settings, app_client: TestClient) -> Path:
+    return audio_path(settings)
 
 
 PAGES = ["/sessions", f"/sessions/{SID}", "/dashboard", "/admin/users", f"/sessions/{SID}/turns/2/audio", "/"]
@@ -181,7 +115,7 @@ def test_a_supervisor_unmasks_one_field_with_a_reason_and_it_is_logged_and_audit
     assert [(e.username, e.turn_no, e.field, e.reason) for e in unmasks] == [
         ("sam", 2, "user", "complaint 42: wrong card")
     ]
-    audit = AuditLog.from_url(settings.records_db_url)
+    audit = AuditLog.from_settings(settings)
     entries = list(audit.entries(session_id=SID, kind="staff_unmask"))
     assert len(entries) == 1
     assert entries[0].payload is not None
@@ -194,6 +128,7 @@ def test_a_supervisor_unmasks_one_field_with_a_reason_and_it_is_logged_and_audit
     ("path", "data"),
     [
         (f"/sessions/{SID}/tags", {"tag": "x-no-csrf"}),
+        (f"/sessions/{SID}/tags/delete", {"tag": "x-no-csrf"}),
         (f"/sessions/{SID}/notes", {"text": "x-no-csrf"}),
         (f"/sessions/{SID}/turns/2/unmask", {"field": "user", "reason": "a good reason"}),
         (f"/sessions/{SID}/export", {"reason": "a good reason"}),
@@ -230,7 +165,7 @@ def test_session_cookies_are_random_httponly_strict_and_stored_only_hashed(
         page = app_client.get("/login")
         response = app_client.post(
             "/login",
-            data={"username": "rita", "password": PASSWORD, "csrf_token": _csrf(page.text)},
+            data={"username": "rita", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
             follow_redirects=False,
         )
         header = response.headers["set-cookie"]
@@ -256,14 +191,14 @@ def test_cookies_are_marked_secure_when_configured(settings: Settings) -> None:
         assert "Secure" in page.headers["set-cookie"]
         response = client.post(
             "/login",
-            data={"username": "rita", "password": PASSWORD, "csrf_token": _csrf(page.text)},
+            data={"username": "rita", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
             follow_redirects=False,
         )
         assert "Secure" in response.headers["set-cookie"]
 
 
 def test_logins_are_rate_limited_per_user_and_client(app_client: TestClient) -> None:
-    token = _csrf(app_client.get("/login").text)
+    token = csrf_of(app_client.get("/login").text)
     for _ in range(5):
         failed = app_client.post(
             "/login", data={"username": "rita", "password": "wrong password!", "csrf_token": token}
@@ -334,7 +269,7 @@ def test_an_admin_manages_users(app_client: TestClient) -> None:
     demoted = app_client.post("/admin/users/newbie", data={"csrf_token": csrf, "role": "reviewer"})
     assert demoted.status_code == 200  # saved without "active": the account is disabled
     app_client.cookies.clear()
-    token = _csrf(app_client.get("/login").text)
+    token = csrf_of(app_client.get("/login").text)
     refused = app_client.post("/login", data={"username": "newbie", "password": PASSWORD, "csrf_token": token})
     assert refused.status_code == 401
 
@@ -360,9 +295,7 @@ def test_a_supervisor_exports_a_replayable_test_with_the_unmasked_words(app_clie
     assert next(e.action for e in store.access_log(session_id=SID)) == "export"
 
 
-def test_the_first_admin_is_created_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_first_admin_is_created_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from vtm.cli import app as vtm_app

@@ -8,17 +8,21 @@ fake core is enough; it also fails at random, as a real core does):
 * mutating calls with a permit drawn from everything seen (matching, for another operation,
   from the other session, already used, forged, or none) and parameters that match or are
   changed by one fen or one character, with idempotency keys drawn from a small pool;
-* the clock moving past permit expiry.
+* the clock moving past permit expiry;
+* the customer's confirmation of the read-back: a yes-list phrase, the button, or none (the
+  classifier's "affirm" alone is none).
 
 After every call the machine checks an independent oracle: the core was called if and only if
 the permit was issued by this gate with ``allow`` in this session for this operation and exactly
 these parameters, and was either unused and unexpired, or being retried with its first key after
 the core left the outcome unknown. And globally: every call the core ever saw is explained by
-such a permit.
+such a permit, and no permit for an operation the customer must confirm (``CONFIRMED_OPERATIONS``)
+was ever issued without an explicit confirmation in the judged context.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +38,7 @@ from vtm.banking.models import Arrival, CardStatus, LossKind, TransferRequest
 from vtm.compliance import (
     AuthFactor,
     ComplianceViolation,
+    Confirmation,
     CoreFacts,
     Gate,
     GateContext,
@@ -45,9 +50,14 @@ from vtm.compliance import (
     Slots,
     load_pack,
 )
-from vtm.compliance.operations import call_params, params_hash
+from vtm.compliance.operations import CONFIRMED_OPERATIONS, call_params, params_hash
+from vtm.kiosk.bootstrap import nlu_embedder
 
 PACK = load_pack(Path(__file__).resolve().parents[2] / "compliance" / "policy.yaml")
+MODELS = Path(os.environ["VTM_MODELS_DIR"])  # set by tests/conftest.py
+# The kiosk's e5 embedder, loaded only if an utterance is ever judged (these contexts carry none):
+# the exemplar vectors come from the cache the gate keys by exemplar hash and model.
+EMBEDDER = nlu_embedder(MODELS)
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 SESSIONS = ("S-A", "S-B")
 CARDS = ("6222000011112222", "6222000033334444")
@@ -139,6 +149,7 @@ def clean_context(checkpoint: str, now: datetime, session_id: str, payee: tuple[
             payee_bank="中国建设银行",
             arrival=Arrival.DELAYED,
             confirmed_at=confirmed,
+            confirmation=Confirmation(method="phrase", said="对", at=confirmed),
             loss_kind=LossKind.TEMPORARY,
             reference=REFS[0],
         ),
@@ -174,7 +185,7 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
         ]
     )
     return st.builds(
-        lambda session_id, fs, payee, amount, status, kind, card, ref, bank, arrival: GateContext(
+        lambda session_id, fs, payee, amount, status, kind, card, ref, bank, arrival, how: GateContext(
             session=SessionFacts(
                 session_id=session_id,
                 kiosk_id="VTM-0001",
@@ -196,6 +207,7 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
                 payee_confirmed_at=confirmed - timedelta(seconds=30),
                 arrival_chosen_at=confirmed - timedelta(seconds=10),
                 confirmed_at=confirmed,
+                confirmation=None if how is None else Confirmation(method=how, said=None, at=confirmed),
                 loss_kind=kind,
                 reference=ref,
             ),
@@ -211,6 +223,7 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
         st.sampled_from(REFS),
         st.sampled_from(["中国建设银行", None]),
         st.sampled_from(list(Arrival)),
+        st.sampled_from([None, "phrase", "button"]),
     )
 
 
@@ -258,7 +271,9 @@ class GateInvariant(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = T0
-        self.gate = Gate(PACK, clock=lambda: self.now)
+        self.gate = Gate(
+            PACK, embedder=EMBEDDER, embedding_cache=MODELS / "fraud-exemplars", clock=lambda: self.now
+        )
         self.log: list[tuple[str, str, str, str]] = []
         self.cores = {s: RecordingCore(s, self.log) for s in SESSIONS}
         self.guards = {s: GuardedCoreBanking(self.cores[s], self.gate, s) for s in SESSIONS}  # type: ignore[arg-type]
@@ -281,6 +296,8 @@ class GateInvariant(RuleBasedStateMachine):
         self.checks += 1
         if verdict.permit is not None:
             assert verdict.outcome.value == "allow"
+            if Operation(verdict.permit.operation) in CONFIRMED_OPERATIONS:
+                assert ctx.slots.confirmation is not None, "a permit without the customer's explicit yes"
             assert verdict.permit.session_id == ctx.session.session_id
             self.issued[verdict.permit.permit_id] = Issued(verdict.permit, ctx)
             self.allowed_hashes.add(

@@ -168,23 +168,49 @@ def settle() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface to listen on (non-loopback needs TLS and provisioned keys).")]
+    = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8470,
     settle_every: Annotated[
         float, typer.Option(min=0, help="Seconds between settlement runs of due transfers (0: never).")
     ] = 60.0,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", exists=True, dir_okay=False, help="TLS certificate (PEM).")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option("--ssl-keyfile", exists=True, dir_okay=False, help="TLS private key (PEM).")
+    ] = None,
 ) -> None:
-    """Serve the sandbox bank over HTTP (OpenAPI at /openapi.json) for `HttpCoreBanking` and gateways."""
+    """Serve the sandbox bank over HTTP(S) for `HttpCoreBanking` and gateways; every route but /health
+    needs a kiosk-signed request (keys: VTM_BANK_API_KEY / <data_dir>/keys/bank_api.key, VTM_BANK_API_KIOSKS)."""
+    import dataclasses
     import logging
     import threading
 
     import uvicorn
 
+    from vtm.banking.credentials import CredentialConfigError, kiosk_key_table
+    from vtm.banking.http_auth import AuthDenied
     from vtm.banking.http_server import create_app
     from vtm.banking.sandbox import SandboxBank
     from vtm.cli import settings_or_exit
 
     settings = settings_or_exit()
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        err.print("[red]--ssl-certfile and --ssl-keyfile go together[/red]")
+        raise typer.Exit(2)
+    tls = ssl_certfile is not None
+    loopback = _is_loopback(host)
+    if not loopback and not tls:
+        err.print(f"[red]refusing to serve the core bank on {host} without TLS:[/red] pass --ssl-certfile and "
+                  "--ssl-keyfile, or listen on 127.0.0.1")
+        raise typer.Exit(2)
+    try:
+        # Off the loopback interface the keys must be provisioned: no dev key is made up on the spot.
+        kiosks = kiosk_key_table(settings, create=loopback)
+    except CredentialConfigError as exc:
+        err.print(f"[red]no usable kiosk credentials for the core-bank API:[/red] {exc}")
+        raise typer.Exit(2) from exc
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log = logging.getLogger("vtm.banking.serve")
     engine = _engine()
@@ -204,10 +230,38 @@ def serve(
 
     if settle_every > 0:
         threading.Thread(target=settle_loop, name="settle", daemon=True).start()
-    err.print(f"sandbox core bank on http://{host}:{port}  (OpenAPI: http://{host}:{port}/openapi.json)")
+    # Refused requests go into the audit chain of this data directory as well as the log.
+    from vtm.records.audit import AuditLog
+
+    audit_log = AuditLog.from_settings(settings)
+
+    def audit_refusal(denied: AuthDenied) -> None:
+        try:
+            audit_log.append("bank_api_denied", dataclasses.asdict(denied))
+        except Exception:  # the refusal stands and is logged; a records outage must not open the door
+            log.exception("event=bank_api_denied_not_audited route=%s", denied.route)
+
+    scheme = "https" if tls else "http"
+    err.print(f"sandbox core bank on {scheme}://{host}:{port}  (signed requests only; kiosks: "
+              f"{', '.join(sorted(kiosks.kiosk_ids))})")
     try:
         # No access log: it would print concrete paths (account numbers); the app logs route templates.
-        uvicorn.run(create_app(bank), host=host, port=port, access_log=False, log_level="info")
+        uvicorn.run(create_app(bank, kiosks=kiosks, audit=audit_refusal), host=host, port=port, access_log=False,
+                    log_level="info",
+                    ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                    ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
     finally:
         stop.set()
         engine.dispose()
+
+
+def _is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; any other name or address counts as reachable."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -13,8 +13,11 @@
     ├── NotRevocable                 transfer already settled, revoked or past its window
     ├── IdempotencyConflict          same key, different parameters
     ├── Unavailable                  core down or overloaded before anything happened (retry safe)
-    └── OutcomeUnknown               the request may have been applied: ask its status by key,
+    ├── OutcomeUnknown               the request may have been applied: ask its status by key,
                                      never re-post blindly
+    ├── CredentialRejected           the API refused the kiosk's request signature (HTTP 401);
+                                     nothing was applied, but repeating it without a fix fails again
+    └── Forbidden                    a valid kiosk asked for a route it is not allowed (HTTP 403)
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ __all__ = [
     "AuthenticationFailed",
     "CardBlocked",
     "CoreBankingError",
+    "CredentialRejected",
+    "Forbidden",
     "IdempotencyConflict",
     "InsufficientFunds",
     "InvalidRequest",
@@ -116,11 +121,26 @@ class OutcomeUnknown(CoreBankingError):
     retry_safe = False
 
 
+class CredentialRejected(CoreBankingError):
+    """The core bank's API did not accept the request's credential (missing, stale, replayed or
+    wrongly signed). Distinct from :class:`AuthenticationFailed`, which is a customer's wrong PIN."""
+
+    code = "credential_rejected"
+    retry_safe = True  # refused before routing: nothing was applied
+
+
+class Forbidden(CoreBankingError):
+    """The kiosk is known and its signature valid, but it may not call this route."""
+
+    code = "forbidden"
+    retry_safe = True  # refused before routing: nothing was applied
+
+
 _BY_CODE: dict[str, type[CoreBankingError]] = {
     cls.code: cls
     for cls in (CoreBankingError, NotFound, InvalidRequest, AuthenticationFailed, CardBlocked,
                 InsufficientFunds, LimitExceeded, PayeeMismatch, NotRevocable, IdempotencyConflict,
-                Unavailable, OutcomeUnknown)
+                Unavailable, OutcomeUnknown, CredentialRejected, Forbidden)
 }
 
 

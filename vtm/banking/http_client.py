@@ -19,9 +19,15 @@ kinds, and each kind has its own retry rule:
     The PIN check counts failed attempts, so it is not repeated once sent; an unknown outcome is
     :class:`OutcomeUnknown`.
 
+Every request is signed with the kiosk's key (:class:`RequestSigner`, see :mod:`vtm.banking.signing`),
+each attempt afresh: a retry carries a new timestamp and nonce, so the server's replay check never
+refuses a legitimate retry. A refused credential is :class:`~vtm.banking.errors.CredentialRejected`
+(or :class:`~vtm.banking.errors.Forbidden`), raised at once: no retry can fix a wrong key.
+
 Usage::
 
-    with HttpCoreBanking("http://127.0.0.1:8470", timeout=httpx.Timeout(5.0, connect=2.0)) as core:
+    credential = KioskKey("VTM-0001", load_key(settings.keys_dir, "bank_api"))
+    with HttpCoreBanking("http://127.0.0.1:8470", credential=credential) as core:
         core.balance("6217000010001234567")
 
 Tests inject an ``httpx.BaseTransport`` (for instance a fault-injecting wrapper) via ``transport``.
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import date
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -61,6 +67,7 @@ from vtm.banking.models import (
     TransferRequest,
     TransferResult,
 )
+from vtm.banking.signing import KioskKey, signed_headers
 from vtm.banking.wire import (
     API_PREFIX,
     CardAuthBody,
@@ -75,7 +82,7 @@ from vtm.banking.wire import (
     TransferStatusReply,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "HttpCoreBanking"]
+__all__ = ["DEFAULT_TIMEOUT", "HttpCoreBanking", "RequestSigner"]
 
 log = logging.getLogger("vtm.banking.http_client")
 
@@ -98,6 +105,21 @@ class _Retry(Exception):
         self.maybe_applied = maybe_applied
 
 
+class RequestSigner(httpx.Auth):
+    """httpx authentication that signs each request it sends (method, path and query, body)."""
+
+    requires_request_body = True
+
+    def __init__(self, credential: KioskKey, clock: Callable[[], float] = time.time) -> None:
+        self._credential = credential
+        self._clock = clock
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(signed_headers(self._credential, request.method, request.url.raw_path,
+                                              request.content, now=self._clock()))
+        yield request
+
+
 class HttpCoreBanking:
     """CoreBanking over HTTP. Thread-safe as far as httpx.Client is; one instance per kiosk."""
 
@@ -107,6 +129,7 @@ class HttpCoreBanking:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retries: int = 2,
         *,
+        credential: KioskKey,
         transport: httpx.BaseTransport | None = None,
         backoff_s: float = 0.05,
     ) -> None:
@@ -114,7 +137,8 @@ class HttpCoreBanking:
             raise ValueError("retries must be >= 0")
         self._retries = retries
         self._backoff_s = backoff_s
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+                                    auth=RequestSigner(credential))
 
     # Lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:

@@ -1,8 +1,14 @@
 """The core bank's HTTP API (FastAPI): one endpoint per :class:`~vtm.banking.port.CoreBanking` operation.
 
-``create_app(bank)`` wraps *any* CoreBanking implementation (in practice the sandbox bank);
-:class:`vtm.banking.http_client.HttpCoreBanking` is its client, and the same contract tests run
-against both. OpenAPI is served at ``/openapi.json`` and ``/docs``.
+``create_app(bank, kiosks=...)`` wraps *any* CoreBanking implementation (in practice the sandbox
+bank); :class:`vtm.banking.http_client.HttpCoreBanking` is its client, and the same contract tests
+run against both. OpenAPI is served at ``/openapi.json`` (signed like every route; no ``/docs``
+page, which would load its scripts from a CDN).
+
+Credentials: every request except ``GET /health`` must be signed by a kiosk whose key is in
+``kiosks`` (:mod:`vtm.banking.signing`, checked by :class:`vtm.banking.http_auth.SignedRequests`):
+401 ``credential_rejected`` when missing, stale, replayed or wrong, 403 ``forbidden`` when the kiosk
+may not call that route group, 413 when the body is larger than ``max_body_bytes``.
 
 Endpoints (all under ``/v1``; bodies are the pydantic values of :mod:`vtm.banking.models` and
 :mod:`vtm.banking.wire`)::
@@ -17,15 +23,17 @@ Endpoints (all under ``/v1``; bodies are the pydantic values of :mod:`vtm.bankin
     GET  /v1/customers/{customer_id}/accounts                      -> [Account]
     GET  /v1/customers/{customer_id}/payees                        -> [SavedPayee]
     GET  /v1/customers/{customer_id}/daily-usage?channel=&day=     -> DailyUsage
+    GET  /v1/customers/{customer_id}/pending-transfers             -> [TransferResult]
+    GET  /v1/customers/{customer_id}                               -> Customer
     GET  /v1/accounts/{account_number}/balance                     -> Balance
     GET  /v1/accounts/{account_number}/history?start=&end=         -> [Posting]
     GET  /v1/accounts/{account_number}/statement?start=&end=       -> StatementWire (PDF base64)
     GET  /v1/accounts/{account_number}/statement.pdf?start=&end=   -> application/pdf
     POST /v1/payees/validate                     PayeeBody         -> PayeeCheck
-    POST /v1/transfers                           TransferRequest   -> TransferResult (keyed)
+    POST /v1/transfers                           TransferBody      -> TransferResult (keyed)
     GET  /v1/transfers/by-key/{idempotency_key}                    -> TransferStatusReply
     POST /v1/transfers/{reference}/revoke        RevokeBody        -> RevokeResult   (keyed)
-    GET  /health
+    GET  /health                                                   (unsigned: liveness only)
 
 Privacy: PINs travel only in a POST body (as ``SecretStr``); card and ID numbers travel only in
 bodies, never in URLs, so they cannot reach an access log. The request log written here names the
@@ -34,6 +42,8 @@ route *template* (``/v1/accounts/{account_number}/balance``), never the concrete
 Errors are :class:`~vtm.banking.wire.ErrorBody` envelopes ``{"code", "message", "retry_safe",
 "context"}`` with an HTTP status chosen by error class (404, 422, 401, 423, 409, 503...). A request
 that fails validation gets ``invalid_request`` without echoing its input (it may contain a PIN).
+Bad input is always a 4xx: path segments, days (:data:`~vtm.banking.wire.WireDay`), money
+(:data:`~vtm.banking.wire.WireMoney`) and strings are bounded before any handler runs.
 An unexpected failure is a 500 ``core_error`` with ``retry_safe: false``: the server cannot
 promise nothing was applied, so a client resolves it by idempotency key.
 """
@@ -43,14 +53,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from vtm.banking import errors
+from vtm.banking.http_auth import DEFAULT_MAX_BODY_BYTES, DEFAULT_WINDOW_S, AuthDenied, SignedRequests
 from vtm.banking.models import (
     Account,
     AuthResult,
@@ -66,10 +79,10 @@ from vtm.banking.models import (
     Replacement,
     RevokeResult,
     SavedPayee,
-    TransferRequest,
     TransferResult,
 )
 from vtm.banking.port import CoreBanking
+from vtm.banking.signing import KioskKeyTable, NonceCache
 from vtm.banking.wire import (
     API_PREFIX,
     CardAuthBody,
@@ -81,7 +94,9 @@ from vtm.banking.wire import (
     PayeeBody,
     RevokeBody,
     StatementWire,
+    TransferBody,
     TransferStatusReply,
+    WireDay,
     error_body,
 )
 
@@ -101,6 +116,8 @@ STATUS_BY_ERROR: dict[type[errors.CoreBankingError], int] = {
     errors.IdempotencyConflict: 409,
     errors.Unavailable: 503,
     errors.OutcomeUnknown: 504,
+    errors.CredentialRejected: 401,
+    errors.Forbidden: 403,
 }
 """HTTP status per error class; anything else (the root class) is a 500."""
 
@@ -108,7 +125,11 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in sorted({*STATUS_BY_ERROR.values(), 500})
 }
 
-DayQuery = Annotated[date, Query(description="ISO date, inclusive")]
+DayQuery = Annotated[WireDay, Query(description="ISO date (YYYY-MM-DD), inclusive")]
+CustomerId = Annotated[str, Path(min_length=1, max_length=40)]
+AccountNumber = Annotated[str, Path(min_length=1, max_length=40)]
+KeyPath = Annotated[str, Path(min_length=8, max_length=80)]
+ReferencePath = Annotated[str, Path(min_length=1, max_length=80)]
 
 
 def _status_of(error: errors.CoreBankingError) -> int:
@@ -136,7 +157,7 @@ def _router(bank: CoreBanking) -> APIRouter:
         return bank.verify_identity(body.id_number, body.face_score)
 
     @r.get("/customers/{customer_id}", tags=["identity"])
-    def customer(customer_id: str) -> Customer:
+    def customer(customer_id: CustomerId) -> Customer:
         """The customer's record on file (for the email a statement is sent to)."""
         return bank.customer(customer_id)
 
@@ -160,20 +181,20 @@ def _router(bank: CoreBanking) -> APIRouter:
         return bank.order_replacement(body.card_number, body.idempotency_key)
 
     @r.get("/customers/{customer_id}/cards", tags=["cards"])
-    def cards_of_customer(customer_id: str) -> list[CardInfo]:
+    def cards_of_customer(customer_id: CustomerId) -> list[CardInfo]:
         return bank.cards_of_customer(customer_id)
 
     # Accounts -------------------------------------------------------------------------------
     @r.get("/customers/{customer_id}/accounts", tags=["accounts"])
-    def list_accounts(customer_id: str) -> list[Account]:
+    def list_accounts(customer_id: CustomerId) -> list[Account]:
         return bank.list_accounts(customer_id)
 
     @r.get("/customers/{customer_id}/payees", tags=["accounts"])
-    def saved_payees(customer_id: str) -> list[SavedPayee]:
+    def saved_payees(customer_id: CustomerId) -> list[SavedPayee]:
         return bank.saved_payees(customer_id)
 
     @r.get("/accounts/{account_number}/balance", tags=["accounts"])
-    def balance(account_number: str) -> Balance:
+    def balance(account_number: AccountNumber) -> Balance:
         return bank.balance(account_number)
 
     @r.post("/payees/validate", tags=["accounts"])
@@ -182,36 +203,38 @@ def _router(bank: CoreBanking) -> APIRouter:
 
     # Money ----------------------------------------------------------------------------------
     @r.post("/transfers", tags=["transfers"])
-    def transfer(body: TransferRequest) -> TransferResult:
-        """Post or accept a transfer. Repeating the same key returns the first result unchanged."""
-        return bank.transfer(body)
+    def transfer(body: TransferBody) -> TransferResult:
+        """Post or accept a transfer. Repeating the same key returns the first result unchanged.
+
+        ``amount`` is a decimal string of ASCII digits (``"300.00"``): never a JSON number."""
+        return bank.transfer(body.to_request())
 
     @r.get("/transfers/by-key/{idempotency_key}", tags=["transfers"])
-    def transfer_status(idempotency_key: str) -> TransferStatusReply:
+    def transfer_status(idempotency_key: KeyPath) -> TransferStatusReply:
         """What the core knows under this key; ``found: false`` only if it never saw the key."""
         result = bank.transfer_status(idempotency_key)
         return TransferStatusReply(idempotency_key=idempotency_key, found=result is not None, result=result)
 
     @r.get("/customers/{customer_id}/pending-transfers", tags=["transfers"])
-    def pending_transfers(customer_id: str) -> list[TransferResult]:
+    def pending_transfers(customer_id: CustomerId) -> list[TransferResult]:
         """Delayed transfers that have not executed yet (still revocable), oldest first."""
         return bank.pending_transfers(customer_id)
 
     @r.post("/transfers/{reference}/revoke", tags=["transfers"])
-    def revoke_transfer(reference: str, body: RevokeBody) -> RevokeResult:
+    def revoke_transfer(reference: ReferencePath, body: RevokeBody) -> RevokeResult:
         return bank.revoke_transfer(reference, body.idempotency_key)
 
     @r.get("/customers/{customer_id}/daily-usage", tags=["transfers"])
-    def daily_usage(customer_id: str, channel: Channel, day: DayQuery) -> DailyUsage:
+    def daily_usage(customer_id: CustomerId, channel: Channel, day: DayQuery) -> DailyUsage:
         return bank.daily_usage(customer_id, channel, day)
 
     # Records --------------------------------------------------------------------------------
     @r.get("/accounts/{account_number}/history", tags=["records"])
-    def history(account_number: str, start: DayQuery, end: DayQuery) -> list[Posting]:
+    def history(account_number: AccountNumber, start: DayQuery, end: DayQuery) -> list[Posting]:
         return bank.history(account_number, start, end)
 
     @r.get("/accounts/{account_number}/statement", tags=["records"])
-    def statement(account_number: str, start: DayQuery, end: DayQuery) -> StatementWire:
+    def statement(account_number: AccountNumber, start: DayQuery, end: DayQuery) -> StatementWire:
         """The statement's figures with the PDF as base64 in field ``pdf``."""
         return StatementWire.from_document(bank.statement(account_number, start, end))
 
@@ -221,7 +244,7 @@ def _router(bank: CoreBanking) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}}}},
     )
-    def statement_pdf(account_number: str, start: DayQuery, end: DayQuery) -> Response:
+    def statement_pdf(account_number: AccountNumber, start: DayQuery, end: DayQuery) -> Response:
         """The same statement as a PDF; its verification code is in header ``X-Verification-Code``."""
         document = bank.statement(account_number, start, end)
         return Response(
@@ -236,22 +259,38 @@ def _router(bank: CoreBanking) -> APIRouter:
     return r
 
 
-def create_app(bank: CoreBanking) -> FastAPI:
-    """Build the HTTP API over ``bank``. Endpoints are sync functions: FastAPI runs them in its
-    thread pool, so a blocking database call never stalls the event loop.
+def create_app(
+    bank: CoreBanking,
+    *,
+    kiosks: KioskKeyTable,
+    window_s: int = DEFAULT_WINDOW_S,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    audit: Callable[[AuthDenied], None] | None = None,
+) -> FastAPI:
+    """Build the HTTP API over ``bank``, open only to requests signed by one of ``kiosks``.
+
+    Endpoints are sync functions: FastAPI runs them in its thread pool, so a blocking database
+    call never stalls the event loop. ``audit`` receives every refused request (it is also logged).
 
     Usage::
 
-        app = create_app(SandboxBank(create_bank_engine(url)))
+        kiosks = KioskKeyTable([KioskKey("VTM-0001", load_key(settings.keys_dir, "bank_api"))])
+        app = create_app(SandboxBank(create_bank_engine(url)), kiosks=kiosks)
         uvicorn.run(app, host="127.0.0.1", port=8470)
     """
     app = FastAPI(
         title="VTM sandbox core bank",
         version="1",
         description="The sandbox core bank behind the VTM kiosk. Errors are "
-        '`{"code", "message", "retry_safe", "context"}`; keyed calls are idempotent.',
+        '`{"code", "message", "retry_safe", "context"}`; keyed calls are idempotent. Every route but '
+        "`/health` needs a kiosk signature (headers `X-VTM-Kiosk`, `X-VTM-Timestamp`, `X-VTM-Nonce`, "
+        "`X-VTM-Signature`; see docs/security.md).",
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,  # machine clients only: a path that matches no route is a plain 404
     )
-    app.include_router(_router(bank))
+    router = _router(bank)
+    app.include_router(router)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:
@@ -273,6 +312,15 @@ def create_app(bank: CoreBanking) -> FastAPI:
                          retry_safe=errors.InvalidRequest.retry_safe, context={})
         return _envelope(body, 422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 400:  # 404/405 of unknown routes stay plain: not the API's own answer
+            return await http_exception_handler(request, exc)
+        body = ErrorBody(code=errors.InvalidRequest.code, message="the request body could not be parsed",
+                         retry_safe=errors.InvalidRequest.retry_safe, context={})
+        return _envelope(body, 400)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("event=core_unexpected_error route=%s", _route_template(request))
@@ -285,12 +333,20 @@ def create_app(bank: CoreBanking) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         log.info(
-            "event=core_request method=%s route=%s status=%d ms=%.1f",
-            request.method, _route_template(request), response.status_code,
+            "event=core_request kiosk=%s method=%s route=%s status=%d ms=%.1f",
+            getattr(request.state, "kiosk_id", "-"), request.method, _route_template(request),
+            response.status_code,
             (time.perf_counter() - started) * 1000,
         )
         return response
 
+    # Outermost: nothing, not even a validation error, answers a request that is not signed.
+    # The routes as declared (the router's own, with their tags), for scopes and log templates.
+    routes = [*router.routes, *(route for route in app.router.routes if isinstance(route, Route))]
+    app.add_middleware(
+        SignedRequests, kiosks=kiosks, routes=routes, window_s=window_s,
+        max_body_bytes=max_body_bytes, nonces=NonceCache(window_s), audit=audit,
+    )
     return app
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MEMO_MAX_CHARS",
     "Account",
     "Arrival",
     "AuthResult",
@@ -188,16 +189,20 @@ class PayeeCheck(_Frozen):
     holder_masked_name: str | None
 
 
+MEMO_MAX_CHARS = 60
+"""A transfer memo (附言) is a short note for the payee's statement, not a document."""
+
+
 class TransferRequest(_Frozen):
     idempotency_key: str = Field(min_length=8, max_length=80)
-    from_account: str
-    to_account: str
+    from_account: str = Field(min_length=1, max_length=40)
+    to_account: str = Field(min_length=1, max_length=40)
     payee_name: str = Field(min_length=1, max_length=64)
-    payee_bank: str
+    payee_bank: str = Field(min_length=1, max_length=64)
     amount: Money = Field(gt=0)
     arrival: Arrival = Arrival.DELAYED
     channel: Channel = Channel.KIOSK
-    memo: str = ""
+    memo: str = Field(default="", max_length=MEMO_MAX_CHARS)
 
 
 class TransferResult(_Frozen):

@@ -9,19 +9,32 @@ two replies that JSON cannot carry as-is:
 * :class:`StatementWire` is a :class:`~vtm.banking.models.StatementDocument` whose PDF bytes
   travel as base64 inside the JSON.
 
+Input from the wire is held to stricter forms than in-process values (bad input is a 422, never
+a 500): money is a decimal *string* of ASCII digits (:data:`WireMoney`, no floats, exponents,
+underscores or other scripts' digits), and a day is an ISO ``YYYY-MM-DD`` within
+:data:`EARLIEST_DAY` .. :data:`LATEST_DAY` (:data:`WireDay`).
+
 Secrets are typed: the PIN is a :class:`pydantic.SecretStr`, so it prints as ``**********``
 in any log line or error that shows the body.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, WithJsonSchema
 
 from vtm.banking.errors import CoreBankingError
-from vtm.banking.models import LossKind, StatementDocument, TransferResult
+from vtm.banking.models import LossKind, Money, StatementDocument, TransferRequest, TransferResult
 
 __all__ = [
     "API_PREFIX",
+    "EARLIEST_DAY",
+    "LATEST_DAY",
+    "MONEY_TEXT",
     "CardAuthBody",
     "CardBody",
     "ErrorBody",
@@ -31,11 +44,65 @@ __all__ = [
     "PayeeBody",
     "RevokeBody",
     "StatementWire",
+    "TransferBody",
     "TransferStatusReply",
+    "WireDay",
+    "WireMoney",
     "error_body",
 ]
 
 API_PREFIX = "/v1"
+
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+"""The calendar the API accepts: wider than any account's life, narrow enough that no date sum overflows."""
+
+MONEY_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+"""Canonical money on the wire (``fullmatch``): ASCII digits, optionally a point and one or two more.
+Twelve integer digits admit every amount up to ``models.MAX_AMOUNT``; the Money bounds then apply."""
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _money_text(value: object) -> object:
+    if isinstance(value, Decimal):  # a value built in-process (the adapter's own model), not wire text
+        return value
+    if not isinstance(value, str):
+        raise ValueError("money travels as a decimal string such as \"300.00\", never as a JSON number")
+    if not MONEY_TEXT.fullmatch(value):
+        raise ValueError("money is ASCII digits with at most two decimals, such as \"300\" or \"300.50\"")
+    return value
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+def _in_calendar(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"a day lies between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+WireMoney = Annotated[
+    Money,
+    BeforeValidator(_money_text),
+    WithJsonSchema({"type": "string", "pattern": f"^{MONEY_TEXT.pattern}$", "examples": ["300.00"]}),
+]
+"""Money as the API accepts it: a canonical decimal string, then the usual :data:`Money` bounds."""
+
+WireDay = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_in_calendar),
+    WithJsonSchema({"type": "string", "format": "date",
+                    "description": f"YYYY-MM-DD, {EARLIEST_DAY} .. {LATEST_DAY}"}),
+]
+"""A bank day as the API accepts it: ``YYYY-MM-DD`` between :data:`EARLIEST_DAY` and :data:`LATEST_DAY`."""
 
 
 class _Body(BaseModel):
@@ -78,6 +145,15 @@ class PayeeBody(_Body):
 
 class RevokeBody(_Body):
     idempotency_key: str = Field(min_length=8, max_length=80)
+
+
+class TransferBody(TransferRequest):
+    """A transfer as it arrives over HTTP: :class:`TransferRequest` with its amount as canonical text."""
+
+    amount: WireMoney = Field(gt=0)
+
+    def to_request(self) -> TransferRequest:
+        return TransferRequest.model_validate(dict(self))
 
 
 class TransferStatusReply(_Body):

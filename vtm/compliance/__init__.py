@@ -13,6 +13,7 @@ checks), ``pack``/``pack_models`` (the policy pack), ``gate``, ``permits``, ``gu
 
 from vtm.compliance.context import (
     AuthFactor,
+    Confirmation,
     Consent,
     CoreFacts,
     GateContext,
@@ -32,6 +33,7 @@ __all__ = [
     "AuthFactor",
     "ComplianceError",
     "ComplianceViolation",
+    "Confirmation",
     "Consent",
     "CoreFacts",
     "Effect",

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vtm.banking.models import Arrival, CardStatus, LossKind, Money
 from vtm.compliance.context import AuthFactor, Consent, GateContext
+from vtm.compliance.errors import EmbedderRequired
 from vtm.compliance.matching import PhraseMatcher, WatchIndex
+from vtm.compliance.semantic import SemanticIndex
 
 __all__ = ["CHECKS", "CheckSpec", "Finding", "PackResources", "effective_factors"]
 
@@ -36,10 +38,12 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class PackResources:
-    """Shared, precomputed data the checks read: the watch-list index and the cue-phrase matchers."""
+    """Shared, precomputed data the checks read: the watch-list index, the cue-phrase matchers and,
+    once a gate is given a text embedder, the embedded fraud exemplars."""
 
     watchlist: WatchIndex
     phrases: dict[str, PhraseMatcher]
+    semantic: SemanticIndex | None = None
 
 
 CheckFn = Callable[[GateContext, Any, PackResources], Finding | None]
@@ -53,17 +57,19 @@ class CheckSpec:
     summary: str
     acknowledgeable: bool = True
     """A ``warn`` from this check is lifted once its prompt was acknowledged in the session."""
+    needs_embedder: bool = False
+    """The check reads :attr:`PackResources.semantic`: a gate refuses to start without an embedder."""
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
 def check(
-    name: str, params_model: type[BaseModel], *, acknowledgeable: bool = True
+    name: str, params_model: type[BaseModel], *, acknowledgeable: bool = True, needs_embedder: bool = False
 ) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         summary = (fn.__doc__ or "").strip().splitlines()[0]
-        CHECKS[name] = CheckSpec(name, params_model, fn, summary, acknowledgeable)
+        CHECKS[name] = CheckSpec(name, params_model, fn, summary, acknowledgeable, needs_embedder)
         return fn
 
     return register
@@ -288,22 +294,69 @@ class FraudCueParams(_Params):
     escalate_when: Escalation | None = Field(default=None, description="Fire only in these combinations")
 
 
+def _escalation(ctx: GateContext, e: Escalation | None) -> dict[str, bool] | None:
+    """``{}`` without an escalation; else the risk factors present, or None when there are none."""
+    if e is None:
+        return {}
+    large_new = (
+        e.new_payee_min_amount is not None and ctx.slots.new_payee and _amount(ctx) >= e.new_payee_min_amount
+    )
+    elderly = e.elderly and ctx.session.elderly
+    return {"new_payee_large": large_new, "elderly": elderly} if large_new or elderly else None
+
+
 @check("fraud_cue", FraudCueParams)
 def fraud_cue(ctx: GateContext, p: FraudCueParams, r: PackResources) -> Finding | None:
     """The customer's own words contain a telecom-fraud cue (optionally: combined with a risk factor)."""
     phrase = r.phrases[p.phrase_list].find(ctx.session.recent_utterances)
     if phrase is None:
         return None
-    if p.escalate_when is None:
-        return Finding({"phrase": phrase})
-    e = p.escalate_when
-    large_new = (
-        e.new_payee_min_amount is not None and ctx.slots.new_payee and _amount(ctx) >= e.new_payee_min_amount
+    risk = _escalation(ctx, p.escalate_when)
+    return None if risk is None else Finding({"phrase": phrase, **risk})
+
+
+class FraudSemanticParams(_Params):
+    neighbours: int = Field(
+        default=3, ge=1, le=10, description="k: scores are the mean similarity of the k closest lines of a kind"
     )
-    elderly = e.elderly and ctx.session.elderly
-    if large_new or elderly:
-        return Finding({"phrase": phrase, "new_payee_large": large_new, "elderly": elderly})
-    return None
+    min_score: float = Field(
+        ge=-1, le=1, description="Least fraud score (centred cosine, mean of the k closest fraud lines)"
+    )
+    min_margin: float = Field(
+        ge=-1, le=1, description="Least lead of the fraud score over the benign score (same k)"
+    )
+    escalate_when: Escalation | None = Field(default=None, description="Fire only in these combinations")
+
+
+@check("fraud_semantic", FraudSemanticParams, needs_embedder=True)
+def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -> Finding | None:
+    """The customer's own words *mean* a fraud script: closer to its exemplars than to ordinary reasons."""
+    if r.semantic is None:  # a Gate refuses to start without one: only a hand-built resource gets here
+        raise EmbedderRequired(["fraud_semantic"])
+    hits = [
+        m
+        for m in r.semantic.match(ctx.session.recent_utterances, p.neighbours)
+        if m.score >= p.min_score and m.margin >= p.min_margin
+    ]
+    if not hits:
+        return None
+    risk = _escalation(ctx, p.escalate_when)
+    if risk is None:
+        return None
+    best = max(hits, key=lambda m: m.margin)
+    return Finding(
+        {
+            "fraud_type": best.exemplar.fraud_type,
+            "exemplar_id": best.exemplar.id,
+            "exemplar": best.exemplar.text,
+            "utterance": best.utterance,
+            "score": round(best.score, 4),
+            "margin": round(best.margin, 4),
+            "similarity": round(best.similarity, 4),
+            "nearest_benign_id": best.nearest_benign.id,
+            **risk,
+        }
+    )
 
 
 class WatchAccountParams(_Params):
@@ -368,4 +421,19 @@ def statement_period(ctx: GateContext, p: PeriodParams, _: PackResources) -> Fin
         return Finding({"why": "future"})
     if end >= add_months(start, p.max_months):
         return Finding({"why": "too_long", "max_months": p.max_months})
+    return None
+
+
+class TopicParams(_Params):
+    topics: list[str] = Field(min_length=1, description="Knowledge topics (or 'topic:entry' ids) not to answer")
+
+
+@check("topic_forbidden", TopicParams)
+def topic_forbidden(ctx: GateContext, p: TopicParams, _: PackResources) -> Finding | None:
+    """A knowledge answer on a topic the bank does not allow at the kiosk (e.g. product advice)."""
+    if ctx.slots.topic is None:
+        return None
+    topic, _sep, entry = ctx.slots.topic.partition(":")
+    if topic in p.topics or entry in p.topics:
+        return Finding({"topic": topic, "entry": entry})
     return None

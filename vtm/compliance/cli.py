@@ -1,10 +1,10 @@
-"""``vtm compliance ...`` (for compliance officers) and ``vtm audit ...`` (for auditors).
+"""``vtm compliance ...`` (for compliance officers); ``vtm audit`` lives in :mod:`vtm.records.audit.cli`.
 
 vtm compliance validate [PATH]        check a pack; exit 1 naming file and path of every problem
 vtm compliance explain CHECKPOINT     the rules that apply at a checkpoint, as a table
+    [--say TEXT]                      ... and how the meaning-based fraud rules judge TEXT
 vtm compliance checkpoints            every checkpoint the pack declares
 vtm compliance schema                 JSON Schema of policy.yaml (committed as compliance/policy.schema.json)
-vtm audit verify [--db URL]           walk the hash chain; exit 1 naming the first broken entry
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from vtm.compliance.pack import PolicyPack
+    from vtm.compliance.pack import PolicyPack, Rule
 
-__all__ = ["app", "audit_app"]
+__all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Compliance policy pack: validate, explain, schema.")
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 
 out = Console()
 err = Console(stderr=True)
@@ -69,6 +68,10 @@ def explain(
     pack_path: PackOption = None,
     texts: Annotated[bool, typer.Option("--texts", help="Show what the customer hears")] = False,
     lang: Annotated[str, typer.Option(help="Prompt language for --texts: zh or en")] = "en",
+    say: Annotated[
+        list[str] | None,
+        typer.Option("--say", help="Something a customer says: show the fraud exemplar it is closest to"),
+    ] = None,
 ) -> None:
     """List the rules that apply at CHECKPOINT (e.g. transfer.execute), with figures and prompts."""
     pack = _load(pack_path)
@@ -97,6 +100,51 @@ def explain(
             f"{rule.spec.source} [{rule.spec.grade}]",
         )
     out.print(table)
+    semantic = [r for r in pack.rules_for(checkpoint) if r.check.needs_embedder]
+    if semantic and pack.exemplars is not None:
+        ex = pack.exemplars
+        out.print(
+            f"fraud exemplars: {ex.path} ({len(ex.document.fraud_types)} types, {len(ex.fraud)} fraud lines, "
+            f"{len(ex.benign)} benign lines, hash {ex.content_hash[:12]})",
+            highlight=False,
+        )
+    if say and semantic:
+        _explain_semantic(pack, semantic, say, lang)
+
+
+def _explain_semantic(pack: PolicyPack, rules: list[Rule], texts: list[str], lang: str) -> None:
+    """Judge ``texts`` with the semantic rules' figures (by the words alone, before escalation)."""
+    import os
+
+    # The CLI is an entry point: it wires the kiosk's encoder as the kiosk does (bootstrap).
+    from vtm.compliance.semantic import SemanticIndex
+    from vtm.kiosk.bootstrap import nlu_embedder
+
+    models = Path(os.environ.get("VTM_MODELS_DIR") or _models_path())
+    assert pack.exemplars is not None  # checked by the caller
+    index = SemanticIndex(pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars")
+    for rule in rules:
+        k, min_score, min_margin = rule.params.neighbours, rule.params.min_score, rule.params.min_margin  # type: ignore[attr-defined]  # fraud_semantic params
+        for match in index.match(texts, k):
+            fires = match.score >= min_score and match.margin >= min_margin
+            status = "MATCHES" if fires else "no match"
+            if fires and rule.params.escalate_when is not None:  # type: ignore[attr-defined]
+                status += " (fires only with a risk factor, see escalate_when)"
+            label = pack.exemplars.label(match.exemplar.fraud_type, lang)
+            out.print(
+                f"{rule.id}: {status}  {match.utterance!r}\n"
+                f"  closest fraud line {match.exemplar.id} ({label}): {match.exemplar.text}\n"
+                f"  score {match.score:.3f} (>= {min_score}), margin over benign {match.margin:+.3f} "
+                f"(>= {min_margin}); closest benign {match.nearest_benign.id}: {match.nearest_benign.text}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def _models_path() -> Path:
+    from vtm.cli import settings_or_exit
+
+    return settings_or_exit().models_path
 
 
 @app.command("checkpoints")
@@ -115,24 +163,3 @@ def schema() -> None:
 
     typer.echo(json.dumps(policy_json_schema(), indent=2, ensure_ascii=False))
 
-
-@audit_app.command("verify")
-def verify(
-    db: Annotated[str | None, typer.Option(help="Records database URL (default: settings)")] = None,
-) -> None:
-    """Walk the audit chain; name the first broken entry and exit 1 on any break."""
-    from vtm.records.audit import AuditLog
-
-    if db is None:
-        from vtm.cli import settings_or_exit
-
-        db = settings_or_exit().records_db_url
-    report = AuditLog.from_url(db).verify()
-    if not report.ok:
-        err.print(
-            f"audit chain BROKEN at seq {report.broken_seq}: {report.problem} "
-            f"({report.entries} entries read)",
-            highlight=False,
-        )
-        raise typer.Exit(1)
-    out.print(f"audit chain intact: {report.entries} entries, head {report.head_hash[:16]}", highlight=False)

@@ -29,6 +29,7 @@ from vtm.banking.models import Arrival, CardStatus, Channel, LossKind, Money
 
 __all__ = [
     "AuthFactor",
+    "Confirmation",
     "Consent",
     "CoreFacts",
     "GateContext",
@@ -88,6 +89,14 @@ class Identity(_Frozen):
     )
 
 
+class Confirmation(_Frozen):
+    """How the customer confirmed the read-back: a phrase from the closed yes-list, or the confirm button."""
+
+    method: Literal["phrase", "button"]
+    said: str | None = Field(default=None, max_length=120, description="The yes-phrase heard (normalised)")
+    at: AwareDatetime
+
+
 class Slots(_Frozen):
     """The transaction's parameters as the dialog has filled them (all optional: filled step by step)."""
 
@@ -107,10 +116,17 @@ class Slots(_Frozen):
     confirmed_at: AwareDatetime | None = Field(
         default=None, description="When the customer confirmed the read-back"
     )
+    confirmation: Confirmation | None = Field(
+        default=None,
+        description="The explicit confirmation itself; an operation that needs one has no permit without it",
+    )
     period_start: date | None = None
     period_end: date | None = None
     loss_kind: LossKind | None = None
     reference: str | None = Field(default=None, description="The transfer to revoke")
+    topic: str | None = Field(
+        default=None, max_length=120, description="At knowledge.answer: '<topic>:<entry id>' about to be answered"
+    )
     requested_factor: AuthFactor | None = Field(
         default=None, description="Verification about to be performed"
     )

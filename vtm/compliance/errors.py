@@ -5,6 +5,7 @@
     ComplianceError                  root
     ├── PolicyError                  the policy pack is invalid (names the file and the path inside it)
     ├── UnknownCheckpoint            a checkpoint the pack does not declare
+    ├── EmbedderRequired             the pack has meaning-based rules and the gate was given no text embedder
     └── ComplianceViolation          an operation reached the guard without a fresh matching ``allow``
 """
 
@@ -14,7 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ComplianceError", "ComplianceViolation", "PackProblem", "PolicyError", "UnknownCheckpoint"]
+__all__ = [
+    "ComplianceError",
+    "ComplianceViolation",
+    "EmbedderRequired",
+    "PackProblem",
+    "PolicyError",
+    "UnknownCheckpoint",
+]
 
 
 class ComplianceError(Exception):
@@ -52,6 +60,23 @@ class UnknownCheckpoint(ComplianceError):
     def __init__(self, checkpoint: str, known: Sequence[str]) -> None:
         self.checkpoint = checkpoint
         super().__init__(f"unknown checkpoint {checkpoint!r}; the pack declares: {', '.join(sorted(known))}")
+
+
+class EmbedderRequired(ComplianceError):
+    """The pack's rules judge meaning (``fraud_semantic``) and the gate has no text embedder.
+
+    Not retry-safe: a wiring error at start-up (see ``vtm.kiosk.bootstrap``); the kiosk must not
+    run with a fraud rule silently switched off.
+    """
+
+    retry_safe = False
+
+    def __init__(self, rule_ids: Sequence[str]) -> None:
+        self.rule_ids = tuple(rule_ids)
+        super().__init__(
+            f"rules {', '.join(self.rule_ids)} need a text embedder: build the Gate with embedder= "
+            "(the kiosk wires its NLU encoder in vtm/kiosk/bootstrap.py)"
+        )
 
 
 class ComplianceViolation(ComplianceError):

@@ -10,7 +10,7 @@ Every verdict is appended to the audit chain when the gate has an audit log.
 
 Usage::
 
-    gate = Gate(load_pack(path), audit=AuditLog.from_url(settings.records_db_url))
+    gate = Gate(load_pack(path), audit=AuditLog.from_settings(settings))
     verdict = gate.check("transfer.execute", ctx)
     if verdict.outcome is Outcome.ALLOW:
         guarded.transfer(request, permit=verdict.permit)
@@ -18,20 +18,30 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from vtm.compliance.checks import PackResources
 from vtm.compliance.context import GateContext
-from vtm.compliance.errors import ComplianceError, UnknownCheckpoint
-from vtm.compliance.operations import MissingParameter, Operation, params_from_context, params_hash
+from vtm.compliance.errors import ComplianceError, EmbedderRequired, UnknownCheckpoint
+from vtm.compliance.operations import (
+    CONFIRMED_OPERATIONS,
+    MissingParameter,
+    Operation,
+    params_from_context,
+    params_hash,
+)
 from vtm.compliance.pack import PolicyPack
 from vtm.compliance.permits import PermitRegistry
+from vtm.compliance.semantic import SemanticIndex, TextEmbedder
 from vtm.compliance.verdict import Effect, Outcome, Permit, RuleHit, Verdict, strictest
 from vtm.records.audit import AuditLog, canonical_json, sha256_hex
 
-__all__ = ["INCOMPLETE_PARAMETERS", "Clock", "Gate"]
+__all__ = ["INCOMPLETE_PARAMETERS", "UNCONFIRMED", "Clock", "Gate"]
 
 Clock = Callable[[], datetime]
 
@@ -42,6 +52,14 @@ INCOMPLETE_PARAMETERS = RuleHit(
     prompt_key="compliance.gate.incomplete_parameters",
 )
 """Built-in hit: an operation checkpoint was reached before all its parameters were known."""
+
+UNCONFIRMED = RuleHit(
+    rule_id="GATE-CONFIRM",
+    effect=Effect.DENY,
+    reason_code="no_explicit_confirmation",
+    prompt_key="compliance.gate.no_explicit_confirmation",
+)
+"""Built-in hit: an operation in ``CONFIRMED_OPERATIONS`` without the customer's explicit confirmation."""
 
 _SESSION_TRANSACTION = "session"
 
@@ -57,14 +75,25 @@ class Gate:
         self,
         pack: PolicyPack,
         *,
+        embedder: TextEmbedder | None = None,
+        embedding_cache: Path | None = None,
         audit: AuditLog | None = None,
         clock: Clock = _utc_now,
         permits: PermitRegistry | None = None,
     ) -> None:
+        """``embedder`` is required when the pack has ``fraud_semantic`` rules; the exemplars are
+        embedded here (or read from ``embedding_cache``, keyed by exemplar file hash and model)."""
         self.pack = pack
         self.audit = audit
         self.permits = permits or PermitRegistry()
         self._clock = clock
+        self.resources: PackResources = pack.resources
+        needing = pack.embedder_rules
+        if needing:
+            if embedder is None or pack.exemplars is None:
+                raise EmbedderRequired(needing)
+            index = SemanticIndex(pack.exemplars, embedder, cache_dir=embedding_cache)
+            self.resources = dataclasses.replace(pack.resources, semantic=index)
 
     @property
     def clock(self) -> Clock:
@@ -87,10 +116,12 @@ class Gate:
             except MissingParameter as exc:
                 params = {"operation": spec.authorises.value, "missing": exc.slot}
                 hits.append(INCOMPLETE_PARAMETERS.model_copy(update={"details": {"missing": exc.slot}}))
+            if spec.authorises in CONFIRMED_OPERATIONS and ctx.slots.confirmation is None:
+                hits.append(UNCONFIRMED)
         else:
             params = {"transaction": ctx.transaction, **ctx.slots.model_dump(mode="json", exclude_none=True)}
 
-        resources = self.pack.resources
+        resources = self.resources
         for rule in self.pack.rules_for(checkpoint):
             finding = rule.check.fn(ctx, rule.params, resources)
             if finding is None:
@@ -144,6 +175,7 @@ class Gate:
                     "params": verdict.params,
                     "params_hash": verdict.params_hash,
                     "permit_id": verdict.permit.permit_id if verdict.permit else None,
+                    "confirmation": ctx.slots.confirmation.model_dump(mode="json") if ctx.slots.confirmation else None,
                 },
                 session_id=ctx.session.session_id,
                 ts=verdict.decided_at,

@@ -18,6 +18,7 @@ from vtm.compliance.context import GateContext
 from vtm.records.audit import canonical_json, sha256_hex
 
 __all__ = [
+    "CONFIRMED_OPERATIONS",
     "MUTATING_OPERATIONS",
     "MissingParameter",
     "Operation",
@@ -38,6 +39,12 @@ class Operation(StrEnum):
 
 
 MUTATING_OPERATIONS = frozenset(Operation)
+
+CONFIRMED_OPERATIONS = frozenset({Operation.TRANSFER, Operation.REVOKE_TRANSFER, Operation.REPORT_LOSS})
+"""Operations the customer must confirm explicitly (a yes-list phrase or the button) before any permit.
+
+This is an invariant of the engine, not a bank setting: no policy pack can move money, revoke a
+transfer or report a card lost on the strength of a classifier's "affirm"."""
 
 
 class MissingParameter(ValueError):

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from vtm.compliance.checks import CHECKS, CheckSpec, PackResources
 from vtm.compliance.errors import PackProblem, PolicyError
+from vtm.compliance.exemplars import ExemplarsDocument, ExemplarSet, compile_exemplars
 from vtm.compliance.matching import PhraseMatcher, WatchIndex, WatchRecord
 from vtm.compliance.pack_models import (
     CheckpointSpec,
@@ -78,6 +79,13 @@ class PolicyPack:
     checkpoints: dict[str, CheckpointSpec] = field(repr=False)
     """Every checkpoint the flows may ask about, for validation by other content loaders."""
     _by_checkpoint: dict[str, tuple[Rule, ...]] = field(repr=False)
+    exemplars: ExemplarSet | None = field(default=None, repr=False)
+    """The fraud-script exemplars (``files.fraud_exemplars``), for the ``fraud_semantic`` check."""
+
+    @property
+    def embedder_rules(self) -> tuple[str, ...]:
+        """Ids of enabled rules whose check needs a text embedder (a gate needs one to start)."""
+        return tuple(r.id for r in self.rules if r.check.needs_embedder)
 
     @property
     def short_version(self) -> str:
@@ -174,6 +182,14 @@ def _compile_rules(
                 )
             )
             continue
+        if check.needs_embedder and doc.files.fraud_exemplars is None:
+            problems.append(
+                PackProblem(
+                    str(file),
+                    f"{where}.check",
+                    f"{check.name} compares with fraud exemplars: name their file under files.fraud_exemplars",
+                )
+            )
         if spec.effect is Effect.STEP_UP and check.name != "auth_level":
             problems.append(
                 PackProblem(
@@ -228,6 +244,7 @@ def load_pack(path: Path) -> PolicyPack:
     prompts_path = path.parent / doc.files.prompts
     watch = _validate(WatchlistDocument, _read_yaml(watch_path), watch_path, problems)
     prompts_doc = _validate(PromptsDocument, _read_yaml(prompts_path), prompts_path, problems)
+    exemplars = _load_exemplars(path.parent, doc, problems)
     if watch is None or prompts_doc is None:
         raise PolicyError(problems)
     for i, entry in enumerate(watch.entries):
@@ -262,6 +279,7 @@ def load_pack(path: Path) -> PolicyPack:
                 "policy": doc.model_dump(mode="json"),
                 "watchlist": watch.model_dump(mode="json", by_alias=True),
                 "prompts": prompts_doc.model_dump(mode="json", by_alias=True),
+                "fraud_exemplars": None if exemplars is None else exemplars.content_hash,
             }
         )
     )
@@ -274,7 +292,21 @@ def load_pack(path: Path) -> PolicyPack:
         version,
         {c.id: c for c in doc.checkpoints},
         by_checkpoint,
+        exemplars,
     )
+
+
+def _load_exemplars(folder: Path, doc: PolicyDocument, problems: list[PackProblem]) -> ExemplarSet | None:
+    if doc.files.fraud_exemplars is None:
+        return None
+    exemplars_path = folder / doc.files.fraud_exemplars
+    try:
+        data = _read_yaml(exemplars_path)
+    except PolicyError as exc:
+        problems.extend(exc.problems)
+        return None
+    document = _validate(ExemplarsDocument, data, exemplars_path, problems)
+    return None if document is None else compile_exemplars(document, exemplars_path, problems)
 
 
 def policy_json_schema() -> dict[str, Any]:

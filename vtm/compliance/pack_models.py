@@ -81,6 +81,9 @@ class PhraseList(_Doc):
 class PackFiles(_Doc):
     watchlist: str = "watchlist.yaml"
     prompts: str = "prompts.yaml"
+    fraud_exemplars: str | None = Field(
+        default=None, description="Fraud-script exemplars for the fraud_semantic check (e.g. fraud_exemplars.yaml)"
+    )
 
 
 class PolicyDocument(_Doc):

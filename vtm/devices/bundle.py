@@ -22,6 +22,7 @@ from vtm.devices.commands import (
     EnterPin,
     FaceCommand,
     InsertCard,
+    PressButton,
     ScanId,
     Silence,
     TakeCard,
@@ -96,7 +97,7 @@ class SimulatedDevices(Devices):
                 self.face.script(outcome)
             case TakeReceipt():
                 self.printer.take()
-            case Silence():
-                pass
+            case Silence() | PressButton():
+                pass  # nothing for a device to do: the dialog handles them
             case _:
                 assert_never(command)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from vtm.devices.errors import DeviceCommandError
 from vtm.devices.face import FaceOutcome
@@ -31,6 +31,7 @@ __all__ = [
     "EnterPin",
     "FaceCommand",
     "InsertCard",
+    "PressButton",
     "ScanId",
     "Silence",
     "TakeCard",
@@ -100,11 +101,23 @@ class TakeReceipt:
         return "take_receipt"
 
 
-DeviceCommand = InsertCard | TakeCard | EnterPin | CancelPin | ScanId | FaceCommand | Silence | TakeReceipt
+@dataclass(frozen=True, slots=True)
+class PressButton:
+    """A touch on the kiosk screen's confirm or cancel button (the touch alternative to saying it)."""
+
+    button: Literal["confirm", "cancel"]
+
+    def __str__(self) -> str:
+        return f"button {self.button}"
+
+
+DeviceCommand = (
+    InsertCard | TakeCard | EnterPin | CancelPin | ScanId | FaceCommand | Silence | TakeReceipt | PressButton
+)
 
 USAGE: Final = (
     "insert_card CARD_NUMBER | take_card | pin DIGITS | pin_cancel | scan_id ID_NUMBER [expired] | "
-    "face pass|fail|refuse | silence SECONDS | take_receipt"
+    "face pass|fail|refuse | silence SECONDS | take_receipt | button confirm|cancel"
 )
 
 _NO_ARGS: Final[dict[str, DeviceCommand]] = {
@@ -159,6 +172,10 @@ def parse_device_command(line: str) -> DeviceCommand:
             return FaceCommand(FaceOutcome(word.lower()))
         except ValueError:
             raise _error("face needs one of: pass, fail, refuse") from None
+    if name == "button":
+        if len(args) != 1 or args[0].lower() not in ("confirm", "cancel"):
+            raise _error("button needs one of: confirm, cancel")
+        return PressButton("confirm" if args[0].lower() == "confirm" else "cancel")
     if name == "silence":
         try:
             (word,) = args

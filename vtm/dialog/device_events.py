@@ -20,6 +20,7 @@ from vtm.devices import (
     EnterPin,
     FaceCommand,
     InsertCard,
+    PressButton,
     ScanId,
     Silence,
     TakeCard,
@@ -29,6 +30,7 @@ from vtm.devices.pin_pad import PinPurpose
 from vtm.dialog import repair
 from vtm.dialog.session import Awaiting, Pending
 from vtm.dialog.slots import card_from_identity
+from vtm.flows.definition import StateKind
 from vtm.records.masking import mask_name
 
 if TYPE_CHECKING:
@@ -97,6 +99,28 @@ def handle_device_event(dm: DialogManager, command: DeviceCommand) -> None:
         repair.silence(dm, command.seconds)
     elif isinstance(command, TakeReceipt):
         dm.record_operation("take_receipt", None, "taken")
+    elif isinstance(command, PressButton):
+        _button(dm, command.button)
+
+
+def _button(dm: DialogManager, button: str) -> None:
+    """The screen's confirm / cancel buttons: the touch form of an explicit yes, or of "cancel"."""
+    session, flow = dm.session, dm.session.flow
+    pending = session.pending
+    if button == "cancel":
+        if flow is not None and not flow.finished:
+            session.pending = None
+            dm.cancel_flow()
+        else:
+            dm.say("confirm.button_nothing")
+        return
+    if pending is not None and pending.awaiting is Awaiting.ACKNOWLEDGE:
+        session.acknowledged.update(pending.detail["keys"])
+        _resume(dm)
+    elif pending is None and flow is not None and flow.spec.kind is StateKind.CONFIRM:
+        dm.confirm_read_back(flow, "button", None)
+    else:
+        dm.say("confirm.button_nothing")
 
 
 def _resume(dm: DialogManager) -> None:
@@ -189,7 +213,7 @@ def _id_scanned(dm: DialogManager) -> None:
     if flow is not None and flow.name == "card_loss" and not flow.slots.get("card_number"):
         problem = card_from_identity(flow, {}, session, dm.core)
         if problem is not None:
-            dm.say(problem.prompt, **problem.values)
+            dm.say(problem.key(dm.services.prompts), **problem.values)
     if session.pending is None or session.pending.awaiting is Awaiting.ID_CARD:
         _resume(dm)
 

@@ -54,6 +54,7 @@ def _slots(flow: Flow, session: Session, from_account: str | None) -> Slots:
         "arrival": Arrival(s["arrival"]) if s.get("arrival") else None,
         "arrival_chosen_at": f.get("arrival_chosen_at"),
         "confirmed_at": f.get("confirmed_at"),
+        "confirmation": f.get("confirmation"),
         "period_start": period[0] if period else None,
         "period_end": period[1] if period else None,
         "loss_kind": LossKind(s["loss_kind"]) if s.get("loss_kind") else None,

@@ -18,8 +18,11 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +31,7 @@ from vtm.compliance.context import AuthFactor
 from vtm.compliance.guarded import GuardedCoreBanking
 from vtm.compliance.verdict import Outcome, Verdict
 from vtm.devices import TakeCard, TakeReceipt
-from vtm.dialog import gate_context, repair
+from vtm.dialog import gate_context, knowledge, repair
 from vtm.dialog.confirm import confirm_values
 from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang
@@ -36,7 +39,7 @@ from vtm.dialog.session import DEVICE_PROMPTS, Awaiting, Pending, Session
 from vtm.dialog.slots import OWN_BANK, fill_slots, guess_bare_name, resolve_saved_payee, slot_types_filled_by
 from vtm.dialog.turn import Reply, TurnRecord, jsonable
 from vtm.flows.definition import Outcome as FlowOutcome
-from vtm.flows.definition import StateKind
+from vtm.flows.definition import SlotSpec, StateKind
 from vtm.flows.machine import Flow
 from vtm.nlu.types import NluResult
 from vtm.records.masking import mask_slots
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DialogManager"]
 
+_log = logging.getLogger(__name__)
 _GLOBAL = {"cancel", "repeat", "help", "ask_human", "switch_language", "goodbye"}
 _MAX_STEPS = 40  # a definition that loops without asking anything is a bug, not a hang
 
@@ -87,6 +91,12 @@ class DialogManager:
         if session.ended:
             return self._end(rec)  # handed off or said goodbye: the kiosk no longer acts on speech
         session.silence_count = 0
+        with self._isolated():
+            self._text_turn(rec, text)
+        return self._end(rec)
+
+    def _text_turn(self, rec: TurnRecord, text: str) -> None:
+        session = self.session
         started = time.perf_counter()
         nlu = self.services.nlu.parse(text, lang=session.lang, today=self.local_today())
         rec.latency_ms["nlu"] = (time.perf_counter() - started) * 1000
@@ -96,13 +106,14 @@ class DialogManager:
             # A PIN must never be spoken aloud or kept in a transcript.
             rec.user = "******"
             self.say("auth.enter_pin")
-            return self._end(rec)
+            return
         session.remember_utterance(text)
         if self.services.phrases.matches("elderly", text) and not session.elderly:
             session.elderly = True
             self.say("session.elderly_on")
         self._route(nlu, text)
-        return self._end(rec)
+        if not any(key.startswith("repair.no_match") for key, _ in self._pending_said):
+            session.no_match_count = 0  # only consecutive misses lead to the offer of a person
 
     def handle_device(self, command: Any) -> TurnRecord:
         rec = self._begin(device=str(command))
@@ -113,7 +124,8 @@ class DialogManager:
         if self.session.ended and not isinstance(command, TakeCard | TakeReceipt):
             return self._end(rec)  # after the end only taking the card or receipt still happens
 
-        handle_device_event(self, command)
+        with self._isolated():
+            handle_device_event(self, command)
         return self._end(rec)
 
     # Helpers used by operations and device handling ------------------------------------------
@@ -129,6 +141,23 @@ class DialogManager:
     def render(self, key: str, **values: Any) -> str:
         return self.services.prompts.render(key, self.session.lang, self.session.elderly, values)
 
+    def is_question(self, text: str) -> bool:
+        """A question asking for information rather than a request ("能撤回吗？" vs "can you block it?"):
+        a question word, or a question mark / yes-no particle without a polite-request cue (dialogs/dialog.yaml)."""
+        phrases = self.services.phrases
+        if phrases.matches("question_cues", text):
+            return True
+        asks = "?" in text or "？" in text or phrases.matches("yes_no_cues", text)
+        return asks and not phrases.matches("request_cues", text)
+
+    def say_text(self, key: str, text: str) -> None:
+        """Say content that is not a prompt (a knowledge answer); ``key`` labels it in the record."""
+        self._rec.replies.append(Reply(key, text, True))
+
+    def repeat_question(self) -> None:
+        """Ask the open question again (after a digression answered in passing)."""
+        repair.reprompt(self)
+
     def say(self, key: str, interruptible: bool = True, **values: Any) -> None:
         self._rec.replies.append(Reply(key, self.render(key, **values), interruptible))
         self._pending_said.append((key, values))
@@ -141,8 +170,35 @@ class DialogManager:
     def record_turn(self, step: Callable[[], None]) -> TurnRecord:
         """Run ``step`` as one recorded turn (replies, verdicts, operations, latency)."""
         rec = self._begin()
-        step()
+        with self._isolated():
+            step()
         return self._end(rec)
+
+    @contextmanager
+    def _isolated(self) -> Iterator[None]:
+        """One turn's unexpected error must not end the customer's session or lose its record.
+
+        The customer hears an apology and an offer of a person; the error becomes an incident in
+        the turn record and the audit chain (with its id, so staff find the log line); the session
+        state is kept as it was when the error struck, so a person can take over where it stopped.
+        Money is safe by construction: a movement needs a permit and a journal entry written first.
+        """
+        try:
+            yield
+        except Exception as exc:  # isolate the turn: the error is logged and recorded below
+            incident = f"INC-{uuid.uuid4().hex[:12]}"
+            _log.exception("turn failed incident=%s session=%s turn=%s", incident, self.session.session_id,
+                           self.session.turn)
+            detail = {"incident": incident, "error": type(exc).__name__, "turn": self.session.turn,
+                      "state": f"{self.session.flow.name}.{self.session.flow.state}" if self.session.flow else "idle"}
+            self._rec.operations.append({"operation": "incident", "key": incident, "result": type(exc).__name__})
+            try:
+                self.services.audit.append("incident", detail, session_id=self.session.session_id)
+            except Exception:  # a failing records store must not silence the customer
+                _log.exception("incident not audited incident=%s", incident)
+            self.session.pending = Pending(Awaiting.HANDOFF_CONFIRM, {"reason": "incident"})
+            self._rec.replies.append(Reply("error.unexpected", self.render("error.unexpected"), True))
+            self._pending_said.append(("error.unexpected", {}))
 
     def advance(self) -> None:
         """Run the transaction on until it needs the customer (used after a verification)."""
@@ -225,8 +281,13 @@ class DialogManager:
         """Speech was heard but not recognised well enough to act on: ask again, never guess."""
         rec = self._begin(device=f"unrecognised speech ({reason})")
         self._turn_meta = {"asr_confidence": asr_confidence, "audio_path": audio_path}
-        if not self.session.ended:
-            repair.no_match(self)
+        flow = self.session.flow
+        with self._isolated():
+            if flow is not None and not self.session.ended and self.session.pending is None \
+                    and flow.spec.kind is StateKind.CONFIRM:
+                self.unclear_read_back(flow)  # a mumble at a read-back is never a yes
+            elif not self.session.ended:
+                repair.no_match(self)
         return self._end(rec)
 
     def _store(self, rec: TurnRecord, meta: dict[str, Any]) -> None:
@@ -260,11 +321,22 @@ class DialogManager:
 
             offer_face(self)  # "can I use my face instead?" answers the PIN request, whatever else it sounds like
             return
+        flow = session.flow
+        if session.pending is None and flow is not None and flow.spec.kind is StateKind.COLLECT \
+                and self._collect_shortcut(flow, text):
+            return  # "都行" / "I don't mind" answers the open choice, whatever else the classifier heard
         if intent in _GLOBAL and not (confirming_cancel and intent == "cancel") and self._global(intent, nlu):
             return
         if session.pending is not None and self._answer_pending(nlu, text):
             return
+        if session.flow is None and self._follow_up(nlu):
+            return
         txn = self.services.transaction_for_intent(intent)
+        asks = self.services.phrases.matches("how_to_cues", text) or self.is_question(text)
+        if txn is not None and session.flow is None and asks \
+                and not self.services.definitions[txn].question_is_request \
+                and knowledge.answer_question(self, text, offer=txn, quiet_decline=True):
+            return  # "怎么挂失？": a one-sentence answer and the offer to do it now
         if txn is not None and (session.flow is None or session.flow.name != txn) \
                 and not (session.flow is not None and self._answers_question(session.flow, nlu, text)):
             self._start_flow(txn, nlu)
@@ -283,7 +355,11 @@ class DialogManager:
                 self.say(key, **values)
             self._pending_said = list(session.last_prompts)
         elif intent == "help":
-            repair.help_in_context(self)
+            if self.is_question(nlu.text) and knowledge.answer_question(
+                    self, nlu.text, quiet_decline=True, in_flow=session.flow is not None):
+                return True  # "I forgot my PIN, what should I do?" is a question with an answer, not "help"
+            if session.flow is None or not self._propose_default(session.flow):
+                repair.help_in_context(self)
         elif intent == "ask_human":
             repair.handoff(self, "handoff.start", reason="customer_asked")
         elif intent == "switch_language":
@@ -318,7 +394,7 @@ class DialogManager:
             keep = self.services.phrases.matches("keep_going", text)
             yes, no = (False, True) if keep else (nlu.intent in ("affirm", "cancel"), nlu.intent == "deny")
             if yes:
-                self._cancel_flow()
+                self.cancel_flow()
             elif no:
                 self.say("repair.cancel_kept", title=self._title(self.flow_required()))
                 self._advance()
@@ -326,13 +402,13 @@ class DialogManager:
                 return False
             return True
         if pending.awaiting is Awaiting.ACKNOWLEDGE:
-            if yes:
+            if self.services.confirmation.acknowledges(text, self.session.lang) is not None:  # never a mumble
                 session.acknowledged.update(pending.detail["keys"])
                 session.pending = None
                 self._advance()
             elif no:
                 session.pending = None
-                self._cancel_flow()
+                self.cancel_flow()
             else:
                 self.say("repair.ack_needed")
             return True
@@ -353,6 +429,28 @@ class DialogManager:
                 answer_face_consent(self, yes)
                 return True
             return False
+        if pending.awaiting is Awaiting.OFFER_TRANSACTION:
+            session.pending = None
+            if yes or self.explicit_yes(text, None) is not None:
+                self._start_flow(pending.detail["transaction"], nlu)
+            elif no:
+                self.say("session.anything_else")
+            else:
+                return False
+            return True
+        if pending.awaiting is Awaiting.PROPOSAL:
+            session.pending = None
+            flow = session.flow
+            if flow is None or not flow.missing_slots():
+                return False
+            slot = flow.definition.slot(pending.detail["slot"])
+            if yes or self.explicit_yes(text, None) is not None:
+                self._take_default(flow, slot)
+            elif no:
+                self.say(slot.prompt, **self.prompt_values(flow))
+            else:
+                return False  # an answer in other words: handled as an answer to the question itself
+            return True
         if pending.awaiting is Awaiting.WHAT_TO_CHANGE:
             session.pending = None
             return False  # the answer is an ordinary slot answer in the confirm state
@@ -384,6 +482,9 @@ class DialogManager:
         return any(slot_type in wanted for slot_type in slot_types_filled_by(nlu))
 
     def _idle(self, nlu: NluResult, text: str) -> None:
+        if (nlu.intent == "out_of_scope" or self.is_question(text)) \
+                and knowledge.answer_question(self, text, quiet_decline=not self.is_question(text)):
+            return  # a question it cannot answer offers a person; a remark it cannot place is a plain miss
         if nlu.intent == "greeting":
             self.say("session.greeting")
         elif nlu.intent in ("deny", "goodbye") or self.services.phrases.matches("nothing_else", text):
@@ -394,10 +495,9 @@ class DialogManager:
     def _in_flow(self, flow: Flow, nlu: NluResult, text: str) -> None:
         kind = flow.spec.kind
         if kind is StateKind.CONFIRM:
-            if nlu.intent == "affirm" or (nlu.intent == "cancel" and flow.definition.cancel_confirms):
-                flow.facts["confirmed_at"] = self.now()
-                flow.fire("affirm")
-                self._progress()
+            said = self.explicit_yes(text, flow)
+            if said is not None:
+                self.confirm_read_back(flow, "phrase", said)
                 return
             if nlu.intent == "deny" and not nlu.slots:
                 self.session.pending = Pending(Awaiting.WHAT_TO_CHANGE)
@@ -436,15 +536,106 @@ class DialogManager:
         if "arrival" in filled:
             flow.facts["arrival_chosen_at"] = self.now()
         for problem in problems[:1]:
-            self.say(problem.prompt, **problem.values)
+            self.say(problem.key(self.services.prompts), **problem.values)
         if not filled:
-            if not problems:
+            if not problems and kind is StateKind.CONFIRM:
+                self.unclear_read_back(flow)
+            elif not problems and not self._propose_default(flow) and not (
+                    (nlu.intent == "out_of_scope" or self.is_question(text))
+                    and knowledge.answer_question(self, text, in_flow=True)):
                 repair.no_match(self)
             return
         if kind is StateKind.CONFIRM:
-            flow.facts.pop("confirmed_at", None)
+            for fact in ("confirmed_at", "confirmation", "unclear_answers"):
+                flow.facts.pop(fact, None)
             flow.fire("revise")
         self._progress()
+
+    # Answers in context ----------------------------------------------------------------------
+    def _collect_shortcut(self, flow: Flow, text: str) -> bool:
+        """Answers that name no value: "都行" takes the slot's default, "卡不在身上" hears the other ways."""
+        missing = flow.missing_slots()
+        if not missing:
+            return False
+        slot = flow.definition.slot(missing[0])
+        if slot.default is not None and self.services.phrases.matches("any_choice", text):
+            self._take_default(flow, slot)
+            return True
+        if slot.unavailable_prompt is not None and self.services.phrases.matches("not_with_me", text):
+            self.say(slot.unavailable_prompt)
+            return True
+        return False
+
+    def _take_default(self, flow: Flow, slot: SlotSpec) -> None:
+        flow.slots[slot.name] = slot.default
+        if slot.type == "arrival":
+            flow.facts["arrival_chosen_at"] = self.now()
+        if slot.default_prompt is not None:
+            self.say(slot.default_prompt)
+        self._progress()
+
+    def _propose_default(self, flow: Flow) -> bool:
+        """For an elderly customer, a miss at a choice turns the either/or into a yes/no proposal."""
+        missing = flow.missing_slots() if flow.spec.kind is StateKind.COLLECT else []
+        if not self.session.elderly or not missing:
+            return False
+        slot = flow.definition.slot(missing[0])
+        if slot.propose_prompt is None:
+            return False
+        self.session.no_match_count += 1
+        self.session.pending = Pending(Awaiting.PROPOSAL, {"slot": slot.name})
+        self.say(slot.propose_prompt)
+        return True
+
+    def _follow_up(self, nlu: NluResult) -> bool:
+        """Right after a transaction, "打印出来吧" (a new value for one of its ``follow_up_slots``) does it again
+        with that value and the others kept."""
+        done = self.session.transactions_done
+        definition = self.services.definitions.get(done[-1]) if done else None
+        if definition is None or not definition.follow_up_slots:
+            return False
+        intent_txn = self.services.transaction_for_intent(nlu.intent)
+        if intent_txn is not None and intent_txn != definition.name:
+            return False  # a request for another transaction
+        flow = Flow(definition, slots=dict(self.session.finished_slots.get(definition.name, {})))
+        before = dict(flow.slots)
+        filled, problems = fill_slots(flow, nlu, self.session, self.core)
+        changed = [name for name in filled if flow.slots.get(name) != before.get(name)]
+        if problems or not changed or not set(changed) <= set(definition.follow_up_slots):
+            return False
+        self.session.flow, self.session.pending = flow, None
+        self.say("repair.follow_up", title=self._title(flow))
+        self._progress()
+        return True
+
+    # Explicit consent ------------------------------------------------------------------------
+    def explicit_yes(self, text: str, flow: Flow | None) -> str | None:
+        """The phrase heard if ``text`` is an unmistakable yes (closed list), else None."""
+        lang = self.session.lang
+        extra = flow.definition.confirm_phrases_for(lang) if flow is not None else []
+        return self.services.confirmation.match(text, lang, extra)
+
+    def confirm_read_back(self, flow: Flow, method: str, said: str | None) -> None:
+        """The read-back was confirmed explicitly (a phrase from the yes-list, or the confirm button)."""
+        now = self.now()
+        flow.facts["confirmed_at"] = now
+        flow.facts["confirmation"] = {"method": method, "said": said, "at": now}
+        flow.facts.pop("unclear_answers", None)
+        flow.fire("affirm")
+        self._progress()
+
+    def unclear_read_back(self, flow: Flow) -> None:
+        """Not a yes, not a no, not a correction: ask again; the second time, offer to cancel."""
+        count = int(flow.facts.get("unclear_answers", 0)) + 1
+        flow.facts["unclear_answers"] = count
+        if count >= 2:
+            flow.facts["unclear_answers"] = 0
+            self.session.pending = Pending(Awaiting.CANCEL_CONFIRM)
+            self.say("confirm.unclear_cancel", title=self._title(flow))
+            return
+        self.say("confirm.unclear")
+        assert flow.spec.prompt is not None
+        self.say(flow.spec.prompt, **confirm_values(self, flow))
 
     # Advancing the machine -----------------------------------------------------------------
     def _progress(self) -> None:
@@ -586,6 +777,7 @@ class DialogManager:
         outcome = FlowOutcome.DENIED if flow.facts.get("denied") else flow.spec.outcome
         if outcome is FlowOutcome.COMPLETED:
             session.transactions_done.append(flow.name)
+            session.finished_slots[flow.name] = dict(flow.slots)
         self.record_operation("transaction_end", None, f"{flow.name}:{outcome.value if outcome else '?'}")
         session.flow = session.stack.pop() if session.stack else None
         if session.flow is not None:
@@ -604,7 +796,8 @@ class DialogManager:
         fill_slots(flow, nlu, session, self.core)
         self._progress()
 
-    def _cancel_flow(self) -> None:
+    def cancel_flow(self) -> None:
+        """Abandon the running transaction (nothing it has not done yet will happen)."""
         flow = self.flow_required()
         title = self._title(flow)
         flow.fire("cancel")

@@ -40,6 +40,8 @@ class Awaiting(StrEnum):
     CANCEL_CONFIRM = "cancel_confirm"
     HANDOFF_CONFIRM = "handoff_confirm"
     WHAT_TO_CHANGE = "what_to_change"
+    OFFER_TRANSACTION = "offer_transaction"  # "要现在帮您办理挂失吗？" after a knowledge answer
+    PROPOSAL = "proposal"  # "先帮您临时挂失，好吗？": a yes fills the slot with its default
 
 
 DEVICE_PROMPTS: dict[Awaiting, str] = {
@@ -85,6 +87,8 @@ class Session:
     heard: dict[str, datetime] = field(default_factory=dict)
     acknowledged: set[str] = field(default_factory=set)
     transactions_done: list[str] = field(default_factory=list)
+    finished_slots: dict[str, dict[str, Any]] = field(default_factory=dict)  # per transaction, its last values
+    last_question: str | None = None  # the last question the knowledge base answered (for "那跨行呢？")
     outcome: SessionOutcome = SessionOutcome.ACTIVE
     ended: bool = False
     # Delayed transfers accepted in this session (reference, facts) for "revoke that transfer".

@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
 from vtm.banking.errors import CoreBankingError, NotFound
 from vtm.banking.port import CoreBanking
+from vtm.compliance.matching import pinyin_key
+from vtm.dialog.prompts import PromptCatalog
 from vtm.dialog.session import Session
 from vtm.flows.machine import Flow
 from vtm.nlu.types import DateRange, Entity, NluResult, SlotName
@@ -38,6 +41,7 @@ _FILLS: dict[str, tuple[SlotName, ...]] = {
 }
 OWN_BANK = "OWN"  # payee_bank value for "this bank" (the core fills in its own name)
 _SAVED_PAYEE_MATCH = 88  # rapidfuzz ratio: names arrive through speech recognition
+_LATIN = re.compile(r"[A-Za-z]")
 _HAN_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 _EN_NAME = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+){0,2}$")
 _NAME_CUES = re.compile(r"^(?:(?:sorry|no|不好意思|抱歉|不对)[,，]?\s*)?"
@@ -53,6 +57,12 @@ class Problem:
     slot: str
     prompt: str
     values: dict[str, Any]
+    fallback: str | None = None  # said when the bank's prompts have no text for ``prompt`` itself
+
+    def key(self, prompts: PromptCatalog) -> str:
+        """The prompt to say: the specific one (``invalid.card_number.length``) if the bank wrote it, else the
+        general one for the reason (``invalid.length``), which every reason has in both languages."""
+        return self.prompt if self.fallback is None or prompts.has(self.prompt) else self.fallback
 
 
 def guess_bare_name(text: str) -> str | None:
@@ -96,7 +106,8 @@ def fill_slots(flow: Flow, nlu: NluResult, session: Session, core: CoreBanking,
             continue
         entity = candidates[0]
         if not entity.valid:
-            problems.append(Problem(slot, f"invalid.{entity.name.value}.{entity.reason}", {}))
+            problems.append(Problem(slot, f"invalid.{entity.name.value}.{entity.reason}", {},
+                                    fallback=f"invalid.{entity.reason}"))
             continue
         flow.slots[slot] = _entity_value(entity)
         filled.append(slot)
@@ -132,10 +143,20 @@ def resolve_saved_payee(flow: Flow, session: Session, core: CoreBanking) -> None
         payees = core.saved_payees(session.customer_id)
     except CoreBankingError:
         return  # the customer will be asked for the account instead
-    best = max(payees, key=lambda p: fuzz.ratio(p.name, name), default=None)
-    if best is not None and fuzz.ratio(best.name, name) >= _SAVED_PAYEE_MATCH:
+    best = max(payees, key=lambda p: _name_similarity(p.name, name), default=None)
+    if best is not None and _name_similarity(best.name, name) >= _SAVED_PAYEE_MATCH:
         flow.slots.update(payee_name=best.name, account_number=best.account_number, payee_bank=best.bank)
         flow.facts["saved_payee"] = best
+
+
+def _name_similarity(saved: str, said: str) -> float:
+    """How alike two names are, by characters or, when one is in Latin letters, by toneless pinyin
+    ("Liu Yang" for 刘洋: the same keys the watch-list screening compares)."""
+    direct = fuzz.ratio(saved, said)
+    if _LATIN.search(said) and not _LATIN.search(saved):
+        return max(direct, fuzz.token_sort_ratio(" ".join(lazy_pinyin(saved)), said.lower()),
+                   fuzz.ratio(pinyin_key(saved), pinyin_key(said)))
+    return direct
 
 
 def card_from_identity(flow: Flow, by_name: dict[SlotName, list[Entity]], session: Session,

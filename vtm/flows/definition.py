@@ -70,6 +70,20 @@ class SlotSpec(_Strict):
     default_from: str | None = Field(default=None, description="A session fact that fills the slot")
     ask: bool = Field(default=True, description="False: only default_from can fill it; when it cannot, the "
                                                 "prompt is said and the transaction fails (nothing to ask for)")
+    default: str | None = Field(default=None, description="The value taken when the customer leaves the choice to "
+                                                         "the kiosk (都行, 随便, either is fine) or accepts a proposal")
+    default_prompt: str | None = Field(default=None, description="Said when the default is taken")
+    propose_prompt: str | None = Field(default=None, description="A yes/no question proposing the default, asked "
+                                                                 "after a miss (elderly customers) instead of the "
+                                                                 "either/or again")
+    unavailable_prompt: str | None = Field(default=None, description="Said when the customer does not have what "
+                                                                     "is asked for (卡不在身上): the other ways")
+
+    @model_validator(mode="after")
+    def _default_prompts(self) -> SlotSpec:
+        if (self.default_prompt is not None or self.propose_prompt is not None) and self.default is None:
+            raise ValueError("default_prompt and propose_prompt need a default")
+        return self
 
 
 class StateSpec(_Strict):
@@ -117,6 +131,19 @@ class TransactionDefinition(_Strict):
     receipt: str | None = Field(default=None, description="Prompt key of the receipt text")
     cancel_confirms: bool = Field(default=False, description="In the read-back, \"cancel it\" means yes (the "
                                                             "transaction is itself a cancellation)")
+    question_is_request: bool = Field(
+        default=False, description="A question naming this transaction is the request itself (\"how much do I "
+                                   "have?\" is a balance enquiry), not a question for the knowledge base")
+    follow_up_slots: list[str] = Field(
+        default_factory=list, description="Slots a customer may change right after the transaction finished to have "
+                                          "it done again with the other values kept (打印出来吧 after a statement "
+                                          "shown on screen)")
+    confirm_phrases: dict[Literal["zh", "en"], list[str]] = Field(
+        default_factory=dict, description="Phrases that are a yes at this read-back only, added to the closed "
+                                          "yes-list of dialogs/dialog.yaml (撤回 when it asks \"revoke it?\")")
+
+    def confirm_phrases_for(self, lang: str) -> list[str]:
+        return next((list(phrases) for key, phrases in self.confirm_phrases.items() if key == lang), [])
 
     @model_validator(mode="after")
     def _consistent(self) -> TransactionDefinition:
@@ -136,6 +163,9 @@ class TransactionDefinition(_Strict):
                 raise ValueError(f"transitions[{i}].trigger '{tr.trigger}' is not one of {sorted(ENGINE_TRIGGERS)}")
         if not any(s.kind is StateKind.FINAL for s in self.states):
             raise ValueError("a transaction needs at least one final state")
+        unknown = [name for name in self.follow_up_slots if name not in slot_names]
+        if unknown:
+            raise ValueError(f"follow_up_slots names undeclared slots {unknown}")
         return self
 
     @property

@@ -12,15 +12,18 @@ Usage::
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
 import yaml
 import zhconv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,8 +32,11 @@ from vtm.banking.errors import CoreBankingError
 from vtm.banking.port import CoreBanking
 from vtm.compliance.gate import Gate
 from vtm.compliance.pack import default_pack_path, load_pack
+from vtm.compliance.semantic import TextEmbedder
 from vtm.config import Settings
 from vtm.devices import Devices
+from vtm.dialog.confirmation import ConfirmationContent, ExplicitYes
+from vtm.dialog.knowledge import KnowledgeAnswers
 from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang, PromptCatalog
 from vtm.dialog.session import Session
@@ -43,7 +49,11 @@ from vtm.records.journal import OperationJournal
 from vtm.records.recorder import SessionRecorder
 from vtm.records.store import SessionStore
 
-__all__ = ["KioskServices", "KioskSettingsError", "Phrases", "bootstrap"]
+if TYPE_CHECKING:
+    from vtm.knowledge import Answer, Decline, KnowledgeBase, KnowledgeContent, SentenceEncoder
+    from vtm.nlu.model.encoder import E5Encoder
+
+__all__ = ["E5TextEmbedder", "KioskServices", "KioskSettingsError", "Phrases", "bootstrap", "nlu_embedder"]
 
 Clock = Callable[[], datetime]
 
@@ -65,6 +75,7 @@ class _DialogFile(BaseModel):
     temporary_loss_days: int = Field(ge=1, le=60)
     idle_reset_seconds: float = Field(gt=0, le=3600)
     phrases: dict[str, list[str]]
+    confirmation: ConfirmationContent
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,13 @@ class KioskServices:
     definitions: dict[str, TransactionDefinition]
     devices: Devices
     phrases: Phrases
+    confirmation: ExplicitYes
     bank_policy: dict[str, int]
     idle_reset_s: float
     clock: Clock
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     recorder: SessionRecorder | None = None
+    knowledge: KnowledgeAnswers | None = None
 
     def transaction_for_intent(self, intent: str) -> str | None:
         return next((d.name for d in self.definitions.values() if d.intent == intent), None)
@@ -115,6 +128,78 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class E5TextEmbedder:
+    """The NLU's e5 encoder as the gate's :class:`TextEmbedder`: one model copy per process.
+
+    ``encoder`` is called on first use (the parser's encoder loads with the intent model), so a
+    gate whose exemplar vectors come from the cache starts without touching the model.
+    """
+
+    def __init__(self, encoder: Callable[[], E5Encoder], model_id: str) -> None:
+        self._encoder = encoder
+        self._model_id = model_id
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        # E5Encoder.embed adds e5's "query: " prefix, mean-pools and L2-normalises.
+        return self._encoder().embed(texts).numpy().astype(np.float32)
+
+    def encoder(self) -> E5Encoder:
+        """The shared encoder itself (the knowledge base embeds with it too)."""
+        return self._encoder()
+
+
+class LazyKnowledge:
+    """The knowledge base: content validated at start-up, indexed on the first question with the
+    kiosk's shared e5 encoder (entry vectors come from the cache keyed by content and encoder)."""
+
+    def __init__(self, content: KnowledgeContent, models_path: Path,
+                 encoder: Callable[[], SentenceEncoder] | None) -> None:
+        self._content, self._models_path, self._encoder = content, models_path, encoder
+        self._lock = threading.Lock()
+        self._kb: KnowledgeBase | None = None
+
+    def ask(self, text: str, lang: str | None = None) -> Answer | Decline:
+        with self._lock:
+            if self._kb is None:
+                from vtm.knowledge import KnowledgeBase
+
+                encoder = self._encoder() if self._encoder is not None else None
+                self._kb = KnowledgeBase.from_content(self._content, self._models_path, encoder=encoder)
+        return self._kb.ask(text, "zh" if lang == "zh" else "en" if lang == "en" else None)
+
+
+def nlu_embedder(models_path: Path, nlu: Parser | None = None) -> E5TextEmbedder:
+    """Share the intent model's encoder with the gate; a process without one (the Rasa action
+    server, tests with a scripted parser, benchmarks) loads e5 alone, once, on first use."""
+    from vtm.nlu.encoder_files import e5_dir
+    from vtm.nlu.model.encoder import QUERY_PREFIX, E5Encoder
+    from vtm.nlu.parser import NluParser
+
+    folder = e5_dir(models_path)
+    digest = folder / "model.sha256"
+    model_id = f"{folder.name}:{digest.read_text().strip() if digest.is_file() else 'unprepared'}:{QUERY_PREFIX!r}:mean"
+    if isinstance(nlu, NluParser):
+        parser = nlu
+        return E5TextEmbedder(lambda: parser.classifier.encoder, model_id)
+    lock = threading.Lock()
+    loaded: list[E5Encoder] = []
+
+    def own_encoder() -> E5Encoder:
+        with lock:
+            if not loaded:
+                import torch
+
+                torch.set_num_threads(1)  # the NLU's rule: one thread, ASR shares the CPU
+                loaded.append(E5Encoder.load(folder))
+            return loaded[0]
+
+    return E5TextEmbedder(own_encoder, model_id)
+
+
 def _read_dialog_file(path: Path) -> _DialogFile:
     try:
         return _DialogFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
@@ -130,30 +215,41 @@ def make_core(settings: Settings, clock: Clock) -> CoreBanking:
     if settings.bank_url:
         import httpx
 
+        from vtm.banking.credentials import kiosk_credential
         from vtm.banking.http_client import HttpCoreBanking
 
-        return HttpCoreBanking(settings.bank_url, timeout=httpx.Timeout(settings.bank_timeout_s))
+        return HttpCoreBanking(settings.bank_url, timeout=httpx.Timeout(settings.bank_timeout_s),
+                               credential=kiosk_credential(settings))
     from vtm.banking.sandbox import SandboxBank, create_bank_engine
 
     return SandboxBank(create_bank_engine(settings.bank_db_url), clock=clock)
 
 
 def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking | None = None,
-              nlu: Parser | None = None, devices: Devices | None = None, record: bool = True) -> KioskServices:
+              nlu: Parser | None = None, devices: Devices | None = None, record: bool = True,
+              embedder: TextEmbedder | None = None, knowledge: KnowledgeAnswers | None = None) -> KioskServices:
     """Build every service; content errors surface here, at start-up, with file and field.
 
-    ``record=False`` runs without the session store (benchmarks of the dialog alone).
+    ``record=False`` runs without the session store (benchmarks of the dialog alone). The gate's
+    fraud-script check embeds with ``embedder``, by default the NLU's own e5 encoder.
     """
     settings.ensure_dirs()
     root = settings.content_root
     dialog = _read_dialog_file(root / "dialogs" / "dialog.yaml")
     core = core or make_core(settings, clock)
-    audit = AuditLog.from_url(settings.records_db_url)
-    gate = Gate(load_pack(default_pack_path(root)), audit=audit, clock=clock)
+    audit = AuditLog.from_settings(settings)
     if nlu is None:
         from vtm.nlu.parser import NluParser
 
         nlu = NluParser(settings.models_path, root / "dialogs" / "nlu", train_if_missing=True)
+    embedder = embedder or nlu_embedder(settings.models_path, nlu)
+    gate = Gate(load_pack(default_pack_path(root)), audit=audit, clock=clock, embedder=embedder,
+                embedding_cache=settings.models_path / "fraud-exemplars")
+    if knowledge is None and (root / "knowledge").is_dir():
+        from vtm.knowledge import load_knowledge
+
+        shared = embedder.encoder if isinstance(embedder, E5TextEmbedder) else None
+        knowledge = LazyKnowledge(load_knowledge(root), settings.models_path, shared)
 
     def id_name(id_number: str) -> str | None:
         try:
@@ -163,16 +259,18 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
 
     services = KioskServices(
         settings=settings, core=core, gate=gate, audit=audit,
-        journal=OperationJournal(audit.engine, clock=clock),
+        journal=OperationJournal(audit.engine, clock=clock, audit=audit),
         nlu=nlu,
         prompts=PromptCatalog.load(root),
         definitions=load_definitions(root / "transactions", set(GUARDS), set(OPERATIONS)),
         devices=devices or Devices.simulated(settings.output_dir, id_lookup=id_name, clock=clock),
         phrases=Phrases({k: tuple(_squash(p) for p in v) for k, v in dialog.phrases.items()}),
+        confirmation=ExplicitYes.from_content(dialog.confirmation),
         bank_policy={"temporary_loss_days": dialog.temporary_loss_days},
         idle_reset_s=dialog.idle_reset_seconds,
         clock=clock,
-        recorder=SessionRecorder(SessionStore.from_settings(settings), clock) if record else None,
+        recorder=SessionRecorder(SessionStore.from_settings(settings), clock, audit=audit) if record else None,
+        knowledge=knowledge,
     )
     # A kiosk killed mid-operation left journal entries unfinished: settle them before any new session.
     recover_unfinished(services.journal, core)

@@ -29,7 +29,7 @@ def sim(
     from vtm.dialog.prompts import Lang
     from vtm.kiosk.bootstrap import bootstrap
     from vtm.kiosk.script import load_script
-    from vtm.kiosk.sim import ScriptClock, play_turn, render_turn, run_interactive
+    from vtm.kiosk.sim import ScriptClock, play_turn, print_voice_latency, render_turn, run_interactive, warm_up
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("--lang must be zh or en")
@@ -38,6 +38,7 @@ def sim(
     settings = settings_or_exit()
     if script is None:
         services = bootstrap(settings)
+        warm_up(err, services.nlu.parse)
         devices = services.devices
         assert isinstance(devices, SimulatedDevices)
         day = date.fromisoformat(today) if today else None
@@ -56,10 +57,12 @@ def sim(
     day = parsed.today or (date.fromisoformat(today) if today else None)
     clock = ScriptClock(day) if day else None
     services = bootstrap(settings, clock=clock) if clock else bootstrap(settings)
+    warm_up(err, services.nlu.parse, voice)  # every model loaded before the first turn
     devices = services.devices
     assert isinstance(devices, SimulatedDevices)
     dm = DialogManager(services, services.new_session(parsed.lang), today=day)
     render_turn(console, dm.start(), as_json)
+    records = []
     for turn in parsed.turns:
         if not as_json:
             said = turn.say or (f"(audio) {turn.audio}" if turn.audio else "/" + str(turn.device))
@@ -70,8 +73,10 @@ def sim(
             err.print(f"[red]device refused:[/red] {exc}")
             continue
         render_turn(console, record, as_json)
+        records.append(record)
     dm.close()
     if voice is not None:
+        print_voice_latency(err, records)
         voice.close()
         err.print(f"[dim]replies written to {voice.out_dir}[/dim]")
     if not as_json:
@@ -127,6 +132,7 @@ def kiosk(lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh") 
         raise typer.Exit(2)
     from vtm.dialog.manager import DialogManager
     from vtm.kiosk.bootstrap import bootstrap
+    from vtm.kiosk.sim import warm_up
     from vtm.kiosk.voice import VoiceFrontEnd
     from vtm.speech.playback import open_player
 
@@ -134,18 +140,20 @@ def kiosk(lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh") 
     services = bootstrap(settings)
     player, microphone = open_player(), SoundDeviceMicrophone()
     language: Lang = "en" if lang == "en" else "zh"
+    voice = VoiceFrontEnd.for_settings(settings, settings.audio_dir)
     try:
+        warm_up(err, services.nlu.parse, voice)  # ready before the first customer's first word
         while True:
             session = services.new_session(language)
-            front = VoiceFrontEnd.for_settings(settings, settings.audio_dir / session.session_id)
             dm = DialogManager(services, session)
             try:
-                run_live(dm, front, microphone, player)
+                run_live(dm, voice.for_session(settings.audio_dir / session.session_id), microphone, player)
             finally:
                 dm.close()
-                front.close()
     except KeyboardInterrupt:
         err.print("kiosk stopped")
+    finally:
+        voice.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,9 @@
 """`vtm kiosk`: the live loop with a microphone and a speaker.
 
-Microphone frames go to the end-of-turn detector; a finished utterance goes through the voice
-front end (ASR, dialog, TTS); the replies play through the speaker, in order.
+Microphone frames go to the end-of-turn detector (voice activity + Smart Turn, with the waits of
+the session's listening mode); a finished utterance goes through the voice front end (ASR,
+dialog, TTS) without a second end-of-turn pass; the replies play through the speaker, in order.
+Warm the front end (:meth:`VoiceFrontEnd.warm_up`) before calling :func:`run_live`.
 
 * The kiosk must not hear itself: while a reply plays, frames do not reach the detector.
 * Barge-in: while an *interruptible* reply plays, sustained speech on the microphone (voice
@@ -27,10 +29,9 @@ import numpy as np
 
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
-from vtm.kiosk.voice import VoiceFrontEnd
+from vtm.kiosk.voice import VoiceFrontEnd, listen_mode
 from vtm.speech.audio import SAMPLE_RATE
 from vtm.speech.errors import PlaybackUnavailable
-from vtm.speech.listen import TurnDetector
 from vtm.speech.playback import Playback, Player, open_player
 from vtm.speech.vad import FRAME, StreamingVad
 
@@ -105,7 +106,8 @@ def run_live(dm: DialogManager, front: VoiceFrontEnd, microphone: Microphone, pl
     welcome = dm.start()
     on_turn(welcome)
     _say_welcome(front, dm, welcome, player)
-    detector = TurnDetector(elderly=dm.session.elderly)
+    partials = front.partial_asr(dm)
+    detector = front.detector(dm, partials)
     barge_vad = StreamingVad()
     barge_frames_needed = max(1, round(options.barge_in_s * SAMPLE_RATE / FRAME))
     pending: list[tuple[Any, bool]] = []  # (wav path, interruptible) still to play
@@ -126,12 +128,14 @@ def run_live(dm: DialogManager, front: VoiceFrontEnd, microphone: Microphone, pl
             continue
         if dm.session.ended:
             return
-        detector.elderly = dm.session.elderly
         utterance = detector.push(np.asarray(frame, dtype=np.float32))
         if utterance is None:
             continue
-        turn = front.listen(utterance.audio, dm)
+        turn = front.answer(utterance, dm, partials)
         on_turn(turn.record)
+        detector.mode = listen_mode(dm)  # the next turn: elderly now, or a number asked for
+        if partials is not None:
+            partials.results.clear()
         spoken = [r for r in turn.record.replies if r.text.strip()]
         pending = [(speech.path, reply.interruptible) for speech, reply in zip(turn.replies, spoken, strict=False)]
     if playing is not None:

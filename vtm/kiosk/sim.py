@@ -4,12 +4,17 @@ A typed line is speech; a line starting with ``/`` is a device command (``/inser
 ``/pin 123456``, ``/scan_id ...``, ``/face pass``, ``/silence 8``, ``/take_card``). The kiosk's
 replies, the state, the (masked) slots, gate verdicts and per-stage latency are shown; ``--json``
 prints one JSON object per turn instead.
+
+Before the first turn every model is loaded and warmed (:func:`warm_up`, progress on stderr), so
+the first spoken turn is as fast as the others; after a script with audio turns,
+:func:`print_voice_latency` prints the per-turn speech latencies on stderr, first turn marked.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import statistics
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,13 +27,17 @@ from rich.table import Table
 from vtm.devices import Silence, SimulatedDevices, parse_device_command
 from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
+from vtm.dialog.prompts import Lang
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.script import Turn
+from vtm.speech.readiness import ComponentState, ComponentStatus, Readiness
 
 if TYPE_CHECKING:
     from vtm.kiosk.voice import VoiceFrontEnd
 
-__all__ = ["ScriptClock", "play_turn", "render_turn", "run_interactive"]
+__all__ = ["ScriptClock", "play_turn", "print_voice_latency", "render_turn", "run_interactive", "warm_up"]
+
+_VOICE_STAGES = ("end_of_speech", "asr", "nlu", "dialog", "tts", "voice_to_voice")
 
 _TURN_SECONDS = 4.0  # how long a scripted turn takes on the kiosk clock
 
@@ -110,3 +119,42 @@ def run_interactive(dm: DialogManager, devices: SimulatedDevices, console: Conso
             console.print(f"[red]{exc}[/red]")
             continue
         render_turn(console, rec, as_json)
+
+
+def warm_up(console: Console, parse: Callable[[str, Lang], object], voice: VoiceFrontEnd | None = None) -> Readiness:
+    """Load and warm the NLU (and, with ``voice``, ASR, end of turn and TTS), showing progress on ``console``."""
+
+    def show(status: ComponentStatus) -> None:
+        if status.state is ComponentState.LOADING:
+            console.print(f"[dim]loading {status.name}...[/dim]")
+        elif status.state is ComponentState.READY:
+            console.print(f"[dim]{status.name} ready ({status.seconds or 0.0:.2f} s)[/dim]")
+        else:
+            console.print(f"[red]{status.name} failed:[/red] {status.error}")
+
+    if voice is not None:
+        readiness = voice.warm_up(parse, show)
+    else:
+        readiness = Readiness()
+        readiness.run([("nlu", lambda: (parse("您好", "zh"), parse("hello", "en")))], show)
+    console.print(f"[green]ready[/green] [dim]{json.dumps(readiness.to_json())}[/dim]")
+    return readiness
+
+
+def print_voice_latency(console: Console, records: Sequence[TurnRecord]) -> None:
+    """The spoken turns' latencies (ms), and the first one's ASR against the others' median."""
+    spoken = [r for r in records if "asr" in r.latency_ms]
+    if not spoken:
+        return
+    table = Table(title="voice turns (ms)")
+    table.add_column("turn")
+    for stage in _VOICE_STAGES:
+        table.add_column(stage, justify="right")
+    for rec in spoken:
+        table.add_row(str(rec.turn), *(f"{rec.latency_ms[s]:.0f}" if s in rec.latency_ms else "-"
+                                       for s in _VOICE_STAGES))
+    console.print(table)
+    if len(spoken) > 1:
+        first, rest = spoken[0].latency_ms["asr"], [r.latency_ms["asr"] for r in spoken[1:]]
+        console.print(f"first spoken turn ASR {first:.0f} ms; median of the other {len(rest)}: "
+                      f"{statistics.median(rest):.0f} ms")

@@ -23,9 +23,10 @@ from vtm.config import Settings
 from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
-from vtm.kiosk.bootstrap import KioskServices, Parser, bootstrap
+from vtm.kiosk.bootstrap import KioskServices, LazyKnowledge, Parser, bootstrap, nlu_embedder
 from vtm.kiosk.script import EndExpectation, Script, TurnExpectation, load_script
 from vtm.kiosk.sim import ScriptClock, play_turn
+from vtm.knowledge import load_knowledge
 
 if TYPE_CHECKING:
     from vtm.kiosk.voice import VoiceFrontEnd
@@ -66,6 +67,11 @@ class ConversationRunner:
 
             nlu = NluParser(settings.models_path, settings.content_root / "dialogs" / "nlu", train_if_missing=True)
         self.nlu = nlu
+        # One e5 encoder and one knowledge base for every conversation (each gets a fresh bank and records).
+        self.embedder = nlu_embedder(settings.models_path, nlu)
+        root = settings.content_root
+        self.knowledge = LazyKnowledge(load_knowledge(root), settings.models_path, self.embedder.encoder) \
+            if (root / "knowledge").is_dir() else None
 
     def _template(self, today: date) -> Path:
         if today not in self._templates:
@@ -87,10 +93,18 @@ class ConversationRunner:
             "data_dir": data_dir, "bank_database_url": None, "records_database_url": None, "bank_url": None,
             "models_dir": self.settings.models_path, "content_dir": self.settings.content_root})
         clock = ScriptClock(today)
-        return bootstrap(settings, clock=clock, nlu=self.nlu), clock
+        return bootstrap(settings, clock=clock, nlu=self.nlu, embedder=self.embedder, knowledge=self.knowledge), clock
 
     def run(self, path: Path) -> ConversationResult:
+        """Run one conversation; a crash fails this conversation only, with the error named."""
         result = ConversationResult(path)
+        try:
+            self._run(path, result)
+        except Exception as exc:  # report it and go on to the next conversation
+            result.failures.append(f"crashed: {type(exc).__name__}: {exc}")
+        return result
+
+    def _run(self, path: Path, result: ConversationResult) -> None:
         script = load_script(path)
         data_dir = self._work / f"run-{len(list(self._work.iterdir()))}"
         services, clock = self.services_for(script, data_dir)
@@ -106,12 +120,13 @@ class ConversationRunner:
                 result.failures.append(f"turn {number}: device refused {turn.device!r}: {exc}")
                 break
             result.turns.append(rec)
+            result.failures.extend(f"turn {number}: incident {op['key']} ({op['result']})"
+                                   for op in rec.operations if op["operation"] == "incident")
             if turn.expect is not None:
                 result.failures.extend(f"turn {number}: {p}" for p in _check_turn(turn.expect, rec))
         if script.expect_end is not None:
             result.failures.extend(_check_end(script.expect_end, dm, services, before, result.turns))
         services.audit.engine.dispose()
-        return result
 
     def close(self) -> None:
         shutil.rmtree(self._work, ignore_errors=True)

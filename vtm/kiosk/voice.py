@@ -3,12 +3,15 @@
 One customer turn given as a recording (``vtm sim --audio``, voice tests, benchmarks) goes
 through the same steps as the live microphone loop:
 
-1. **End of turn** — the audio is fed frame by frame to :class:`~vtm.speech.listen.TurnDetector`,
-   followed by ``tail_silence_s`` of silence (the microphone keeps running after the customer
-   stops), so the trailing-silence wait is decided exactly as live and measured in stream time.
+1. **End of turn** — the audio is fed frame by frame to :class:`~vtm.speech.listen.TurnDetector`
+   (voice activity + the Smart Turn completion model, with the waits of the session's
+   :class:`~vtm.speech.listen.ListenMode`: elderly customer, number being dictated), followed by
+   ``tail_silence_s`` of silence (the microphone keeps running after the customer stops), so the
+   wait is decided exactly as live and measured in stream time (plus the model's wall time).
 2. **Recognition** — faster-whisper in the session's language. With ``partial=True`` the
-   recogniser runs at the first pause (``ListenOptions.partial_after_s``) while the detector is
-   still waiting, and that transcript *is* the final one when no speech follows.
+   recogniser runs while the detector still waits (when the completion model says "incomplete";
+   without a model at ``ListenOptions.partial_after_s``), and that transcript *is* the final one
+   when no speech follows. A turn the model calls complete is transcribed right after.
 3. **Dialog** — a usable transcript goes to ``DialogManager.handle_text`` with its confidence.
    Nothing said at all (silence, noise the VAD rejects, Whisper's "no speech") is the dialog's
    silence repair; speech that was heard but not usable (low confidence, decoder loop) is its
@@ -22,9 +25,13 @@ audio ready, the end-of-turn wait included (subtract ``end_of_speech`` for proce
 With a recording, stream time stands in for the wall clock during the wait; every processing
 stage is measured on the wall clock.
 
+Before the first customer, :meth:`VoiceFrontEnd.warm_up` loads and exercises every model (ASR,
+end of turn, NLU, TTS) and returns a :class:`~vtm.speech.readiness.Readiness`.
+
 Usage::
 
     voice = VoiceFrontEnd(Recognizer(models / "whisper-base"), Synthesizer(), out_dir)
+    voice.warm_up(services.nlu.parse)                            # before inviting anyone to speak
     record = voice.hear(Path("customer-turn.wav"), dm)          # a TurnRecord, like handle_text
     heard = voice.listen(Path("customer-turn.wav"), dm)         # plus transcript, audio paths
     store.record_turn(sid, heard.record, names, audio_path=str(heard.input_audio),
@@ -34,7 +41,9 @@ Usage::
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,11 +51,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vtm.devices import Silence
+from vtm.flows.definition import StateKind
 from vtm.speech.asr import Lang, Recognizer, Transcript, Unheard
 from vtm.speech.audio import SAMPLE_RATE, Audio, load_audio, write_wav
 from vtm.speech.errors import AudioError, SynthesisError
-from vtm.speech.listen import ListenOptions, TurnDetector, Utterance, frames_of
+from vtm.speech.listen import ListenMode, ListenOptions, TurnDetector, Utterance, frames_of
+from vtm.speech.readiness import ComponentStatus, Readiness, WarmUpStep
+from vtm.speech.smart_turn import SmartTurn, TurnCompletion
+from vtm.speech.smart_turn_files import smart_turn_dir
 from vtm.speech.tts import Speech, Synthesizer
+from vtm.speech.vad import FRAME, StreamingVad
 from vtm.speech.whisper_files import whisper_dir
 
 if TYPE_CHECKING:
@@ -54,12 +68,27 @@ if TYPE_CHECKING:
     from vtm.dialog.manager import DialogManager
     from vtm.dialog.turn import TurnRecord
 
-__all__ = ["VoiceFrontEnd", "VoiceOptions", "VoiceTurn"]
+__all__ = ["PartialAsr", "VoiceFrontEnd", "VoiceOptions", "VoiceTurn", "listen_mode"]
 
 _log = logging.getLogger(__name__)
 
 # Nothing was said: the dialog's silence repair ("are you still there?" + the open question).
 _NOTHING_SAID = (Unheard.SILENCE, Unheard.NO_SPEECH)
+# Slots the customer dictates digit by digit, pausing between groups: the turn waits longer.
+_DIGIT_SLOTS = frozenset({"card_number", "account_number", "id_number"})
+# What the warm-up says and parses: short, in both kiosk languages, never shown to a customer.
+_WARM_UP_TEXT: dict[Lang, str] = {"zh": "您好，我的银行卡丢了。", "en": "Hello, I lost my bank card."}
+
+
+def listen_mode(dm: DialogManager) -> ListenMode:
+    """How to listen to the next turn: elderly session, or the open question asks for a number."""
+    flow = dm.session.flow
+    digits = False
+    if flow is not None and not flow.finished and flow.spec.kind is StateKind.COLLECT:
+        types = {slot.name: slot.type for slot in flow.definition.slots}
+        missing = flow.missing_slots()
+        digits = bool(missing) and types.get(missing[0]) in _DIGIT_SLOTS
+    return ListenMode(elderly=dm.session.elderly, digits=digits)
 
 
 @dataclass(frozen=True)
@@ -96,11 +125,25 @@ class _Heard:
     """The outcome of steps 1-2, with stream-time facts for the latency figures."""
 
     transcript: Transcript
-    wait_s: float  # end of speech -> end of turn decided (stream time)
+    wait_s: float  # end of speech -> end of turn decided (stream time + the completion model's wall time)
     asr_s: float
     asr_overlap_s: float  # ASR time hidden in the end-of-turn wait (partial mode)
     silent_s: float  # the duration of a turn in which nothing was said
     spoke: bool = False  # the end-of-turn detector found speech (voice-to-voice is measured from its end)
+
+
+class PartialAsr:
+    """The detector's ``partial`` function: ASR on the audio so far, each result kept with its time."""
+
+    def __init__(self, recognizer: Recognizer, lang: Lang) -> None:
+        self._recognizer, self._lang = recognizer, lang
+        self.results: list[tuple[Transcript, float]] = []
+
+    def __call__(self, so_far: Audio) -> str:
+        started = time.perf_counter()
+        result = self._recognizer.transcribe(so_far, self._lang)
+        self.results.append((result, time.perf_counter() - started))
+        return result.text
 
 
 class VoiceFrontEnd:
@@ -112,20 +155,54 @@ class VoiceFrontEnd:
         synthesizer: Synthesizer,
         out_dir: Path,
         options: VoiceOptions | None = None,
+        completion: TurnCompletion | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.synthesizer = synthesizer
         self.out_dir = out_dir
         self.options = options or VoiceOptions()
+        self.completion = completion  # None: the turn ends on silence alone
+        self.readiness = Readiness()
 
     @classmethod
     def for_settings(cls, settings: Settings, out_dir: Path, options: VoiceOptions | None = None) -> VoiceFrontEnd:
-        """The prepared Whisper model of ``settings`` and an espeak-ng synthesiser."""
-        return cls(Recognizer(whisper_dir(settings.models_path)), Synthesizer(), out_dir, options)
+        """The prepared Whisper and Smart Turn models of ``settings`` and an espeak-ng synthesiser."""
+        return cls(Recognizer(whisper_dir(settings.models_path)), Synthesizer(), out_dir, options,
+                   SmartTurn(smart_turn_dir(settings.models_path)))
+
+    def for_session(self, out_dir: Path) -> VoiceFrontEnd:
+        """The same (already warm) models writing to another folder: one per customer session."""
+        twin = VoiceFrontEnd(self.recognizer, self.synthesizer, out_dir, self.options, self.completion)
+        twin.readiness = self.readiness
+        return twin
 
     def close(self) -> None:
         """Stop the synthesiser's worker process."""
         self.synthesizer.close()
+
+    def warm_up(self, parse: Callable[[str, Lang], object] | None = None,
+                on_change: Callable[[ComponentStatus], None] | None = None) -> Readiness:
+        """Load and exercise every model before the first customer speaks; see :attr:`readiness`.
+
+        ``parse`` is the NLU's parse function (warmed with one sentence per language). Raises
+        the failing component's error after marking it failed: a kiosk that cannot hear says so.
+        """
+        steps: list[WarmUpStep] = [("asr", self.recognizer.warm_up), ("end_of_turn", self._warm_end_of_turn)]
+        if parse is not None:
+            steps.append(("nlu", lambda: [parse(text, lang) for lang, text in _WARM_UP_TEXT.items()]))
+        steps.append(("tts", self._warm_tts))
+        self.readiness.run(steps, on_change)
+        return self.readiness
+
+    def _warm_end_of_turn(self) -> None:
+        StreamingVad().probability(np.zeros(FRAME, dtype=np.float32))
+        if self.completion is not None:
+            self.completion.probability(np.zeros(SAMPLE_RATE, dtype=np.float32))
+
+    def _warm_tts(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="vtm-warm-up-") as tmp:
+            for lang, text in _WARM_UP_TEXT.items():
+                self.synthesizer.synthesize(text, lang, Path(tmp) / f"{lang}.wav")
 
     # Public API ------------------------------------------------------------------------------
     def hear(self, source: Path | Audio, dm: DialogManager) -> TurnRecord:
@@ -145,7 +222,25 @@ class VoiceFrontEnd:
                                          problem=f"{type(exc).__name__}: {exc}"), dm)
         input_path = source if isinstance(source, Path) else write_wav(
             self.out_dir / f"turn-{number}-customer.wav", audio.samples)
-        heard = self._recognise(audio, dm)
+        return self._respond(self._recognise(audio, dm), input_path, dm)
+
+    def answer(self, utterance: Utterance, dm: DialogManager, partials: PartialAsr | None = None) -> VoiceTurn:
+        """One turn the live detector already ended (no second end-of-turn pass over its audio)."""
+        number = dm.session.turn + 1
+        input_path = write_wav(self.out_dir / f"turn-{number}-customer.wav", utterance.audio.samples)
+        heard = self._heard(utterance, [utterance], partials, dm, utterance.audio.duration_s,
+                            utterance.audio.clipped_fraction)
+        return self._respond(heard, input_path, dm)
+
+    def detector(self, dm: DialogManager, partials: PartialAsr | None = None) -> TurnDetector:
+        """An end-of-turn detector for the live microphone, set for this session's next turn."""
+        return TurnDetector(self.options.listen, completion=self.completion, mode=listen_mode(dm), partial=partials)
+
+    def partial_asr(self, dm: DialogManager) -> PartialAsr | None:
+        """The ASR-at-the-first-pause function for a detector (None when ``options.partial`` is off)."""
+        return PartialAsr(self.recognizer, _lang(dm)) if self.options.partial else None
+
+    def _respond(self, heard: _Heard, input_path: Path, dm: DialogManager) -> VoiceTurn:
         transcript = heard.transcript
         dm.defer_recording()  # stored once the speech latencies and the reply audio are known
         if transcript.usable:
@@ -166,18 +261,9 @@ class VoiceFrontEnd:
     # Steps -----------------------------------------------------------------------------------
     def _recognise(self, audio: Audio, dm: DialogManager) -> _Heard:
         """End of turn over the recording (plus tail silence), then ASR in the session's language."""
-        lang: Lang = "en" if dm.session.lang == "en" else "zh"
-        opts = self.options
-        partials: list[tuple[Transcript, float]] = []
-
-        def partial(so_far: Audio) -> str:
-            started = time.perf_counter()
-            result = self.recognizer.transcribe(so_far, lang)
-            partials.append((result, time.perf_counter() - started))
-            return result.text
-
-        detector = TurnDetector(opts.listen, elderly=dm.session.elderly, partial=partial if opts.partial else None)
-        tail = np.zeros(int(opts.tail_silence_s * SAMPLE_RATE), dtype=np.float32)
+        partials = self.partial_asr(dm)
+        detector = self.detector(dm, partials)
+        tail = np.zeros(int(self.options.tail_silence_s * SAMPLE_RATE), dtype=np.float32)
         utterances: list[Utterance] = []
         for frame in frames_of(replace(audio, samples=np.concatenate([audio.samples, tail]))):
             if (turn := detector.push(frame)) is not None:
@@ -185,21 +271,27 @@ class VoiceFrontEnd:
         if (last_open := detector.flush()) is not None:
             utterances.append(last_open)
         if not utterances:
-            nothing = Transcript("", lang, 0.0, audio.duration_s, 0.0, Unheard.SILENCE, clipped=audio.clipped)
+            nothing = Transcript("", _lang(dm), 0.0, audio.duration_s, 0.0, Unheard.SILENCE, clipped=audio.clipped)
             return _Heard(nothing, 0.0, 0.0, 0.0, audio.duration_s)
-        last = utterances[-1]
-        wait_s = max(0.0, last.decided_s - last.speech_end_s)
-        if len(utterances) == 1 and last.partial is not None and partials:
-            # Computed at the first pause; no speech followed, so it covers the whole turn.
-            transcript, asr_s = partials[-1]
-            # It started partial_after_s after the end of speech: the part before the decision is hidden.
-            overlap = min(asr_s, max(0.0, wait_s - opts.listen.partial_after_s))
-            return _Heard(transcript, wait_s, asr_s, overlap, audio.duration_s, spoke=True)
+        return self._heard(utterances[-1], utterances, partials, dm, audio.duration_s, audio.clipped_fraction)
+
+    def _heard(self, last: Utterance, utterances: list[Utterance], partials: PartialAsr | None,
+               dm: DialogManager, duration_s: float, clipped_fraction: float) -> _Heard:
+        """ASR for the ended turn: the partial transcript when it covers it all, else a decode now."""
+        # The completion model ran on the critical path, after the stream-time silence.
+        wait_s = max(0.0, last.decided_s - last.speech_end_s) + last.completion_s
+        if (len(utterances) == 1 and last.partial is not None and last.partial_at_s is not None
+                and partials is not None and partials.results):
+            # Computed during the wait; no speech followed, so it covers the whole turn.
+            transcript, asr_s = partials.results[-1]
+            # It started partial_at_s after the end of speech: the part before the decision is hidden.
+            overlap = min(asr_s, max(0.0, wait_s - last.partial_at_s))
+            return _Heard(transcript, wait_s, asr_s, overlap, duration_s, spoke=True)
         # Pauses long enough to end a turn inside one recording: it is still one customer turn.
         speech = np.concatenate([u.audio.samples for u in utterances])
         started = time.perf_counter()
-        transcript = self.recognizer.transcribe(Audio(speech, clipped_fraction=audio.clipped_fraction), lang)
-        return _Heard(transcript, wait_s, time.perf_counter() - started, 0.0, audio.duration_s, spoke=True)
+        transcript = self.recognizer.transcribe(Audio(speech, clipped_fraction=clipped_fraction), _lang(dm))
+        return _Heard(transcript, wait_s, time.perf_counter() - started, 0.0, duration_s, spoke=True)
 
     def _speak(self, turn: VoiceTurn, dm: DialogManager) -> VoiceTurn:
         """Synthesise every reply of the turn, in order; the first one's time is on the critical path."""
@@ -221,6 +313,10 @@ class VoiceFrontEnd:
             record.latency_ms["tts"] = spoken[0].tts_s * 1000
             record.latency_ms["tts_total"] = sum(s.tts_s for s in spoken) * 1000
         return replace(turn, replies=tuple(spoken), problem=problem)
+
+
+def _lang(dm: DialogManager) -> Lang:
+    return "en" if dm.session.lang == "en" else "zh"
 
 
 def _finish_latency(record: TurnRecord, heard: _Heard) -> None:

@@ -80,11 +80,13 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
     flow = build_flow(definition, view)
     session.flow = flow
     scope = state.scope or {}
-    pending, yes = state.pending or {}, view.latest_intent == "affirm"
-    if pending.get("kind") == "acknowledge" and yes:
+    pending = state.pending or {}
+    # Consent is the closed yes-list, never the classifier's "affirm" (see vtm.dialog.confirmation).
+    said_yes = services.confirmation.match(view.latest_text, view.lang, definition.confirm_phrases_for(view.lang))
+    if pending.get("kind") == "acknowledge" and said_yes:
         session.acknowledged.update(pending.get("keys", []))
-    if pending.get("kind") == "confirm" and yes and pending.get("digest") == _digest(flow):
-        scope["confirmed"] = {"digest": pending["digest"], "at": now.isoformat()}
+    if pending.get("kind") == "confirm" and said_yes and pending.get("digest") == _digest(flow):
+        scope["confirmed"] = {"digest": pending["digest"], "at": now.isoformat(), "said": said_yes}
     offer_answer = view.latest_intent if pending.get("kind") == "offer" and view.latest_intent in ("affirm", "deny") \
         else None
 
@@ -97,7 +99,9 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
             spec = flow.spec
             confirmed = scope.get("confirmed") or {}
             if spec.kind is StateKind.CONFIRM and confirmed.get("digest") == _digest(flow):
-                flow.facts["confirmed_at"] = datetime.fromisoformat(confirmed["at"])
+                at = datetime.fromisoformat(confirmed["at"])
+                flow.facts["confirmed_at"] = at
+                flow.facts["confirmation"] = {"method": "phrase", "said": confirmed.get("said"), "at": at}
                 flow.fire("affirm")
             elif spec.kind is StateKind.OFFER and _kiosk_only_offer(definition, spec.name):
                 flow.fire("deny")

@@ -3,7 +3,7 @@
 ::
 
     vtm records list [--limit 20] [--json]
-    vtm records purge [--older-than DAYS]     # default: settings.retention_days
+    vtm records purge [--older-than DAYS]     # default and minimum: settings.retention_days
 """
 
 from __future__ import annotations
@@ -68,19 +68,32 @@ def list_cmd(
 @app.command("purge")
 def purge(
     older_than: Annotated[
-        int | None, typer.Option("--older-than", min=1, help="Days; default the retention_days setting")
+        int | None,
+        typer.Option("--older-than", min=1, help="Days; default and minimum: the retention_days setting"),
     ] = None,
 ) -> None:
-    """Delete audio and personal text of sessions older than DAYS; the audit chain stays verifiable."""
+    """Delete audio and personal text of sessions older than DAYS; the purge is itself audited."""
     from vtm.cli import settings_or_exit
+    from vtm.records.audit import AuditLog, PurgeTooRecent
     from vtm.records.purge import purge_before
     from vtm.records.store import SessionStore
 
     settings = settings_or_exit()
     days = older_than or settings.retention_days
+    if days < settings.retention_days:
+        Console(stderr=True).print(
+            f"refusing: {days} days is inside the retention period of {settings.retention_days} days",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     store = SessionStore.from_settings(settings)
+    audit = AuditLog.from_settings(settings, engine=store.engine)
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    report = purge_before(store.engine, cutoff, audio_root=settings.audio_dir)
+    try:
+        report = purge_before(audit, cutoff, audio_root=settings.audio_dir)
+    except PurgeTooRecent as exc:
+        Console(stderr=True).print(f"refusing: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     print(
         f"purged {report.sessions} sessions ({report.turns} turns, {report.audio_files} audio files, "
         f"{report.audit_payloads} audit payloads) older than {days} days"

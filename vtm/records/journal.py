@@ -5,6 +5,10 @@ idempotency key and the exact parameters. On restart :func:`OperationJournal.rec
 core for the status of each unfinished entry by its key and records what really happened; it
 never re-posts. A customer who has walked away is not charged twice, and no posting is lost
 from the record.
+
+Every write (intent, outcome) commits together with an audit entry that seals the row's content
+hash, so ``vtm audit verify`` detects a journal row edited, deleted or inserted by hand. Without
+an audit log the journal is read-only (for tools that inspect it).
 """
 
 from __future__ import annotations
@@ -12,38 +16,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, String, Text, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.orm import Session
 
-__all__ = ["JournalEntry", "JournalStatus", "OperationJournal"]
+from vtm.records.audit import AuditLog, Draft
+from vtm.records.db import records_engine
+from vtm.records.journal_model import (
+    JournalEntry,
+    JournalStatus,
+    journal_metadata,
+    journal_ref,
+    journal_row_hash,
+    journal_table,
+)
+
+__all__ = ["JournalEntry", "JournalError", "JournalStatus", "OperationJournal"]
+
+_table = journal_table
 
 
-class JournalStatus(StrEnum):
-    PENDING = "pending"  # written before the core call
-    DONE = "done"
-    FAILED = "failed"  # the core refused; nothing moved
-    UNKNOWN = "unknown"  # the outcome could not be learned; recover() asks again
-    NOT_EXECUTED = "not_executed"  # recovery found the core never saw it
+class JournalError(Exception):
+    """The journal cannot do this (written without an audit log). Not retry-safe: fix the wiring."""
 
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class JournalEntry(_Base):
-    __tablename__ = "operation_journal"
-
-    idempotency_key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(80), index=True)
-    operation: Mapped[str] = mapped_column(String(40))
-    params: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    result: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retry_safe = False
 
 
 def _now() -> datetime:
@@ -51,35 +48,55 @@ def _now() -> datetime:
 
 
 class OperationJournal:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _now, *, audit: AuditLog | None = None) -> None:
         self._engine = engine
         self._clock = clock
-        _Base.metadata.create_all(engine)
+        self._audit = audit
+        journal_metadata.create_all(engine)
 
     @classmethod
     def from_url(cls, url: str) -> OperationJournal:
-        from vtm.records.db import records_engine
-
+        """A read-only journal (no audit log to seal writes with)."""
         return cls(records_engine(url))
 
+    def _writer(self) -> AuditLog:
+        if self._audit is None:
+            raise JournalError("this operation journal is read-only: construct it with audit=AuditLog(...)")
+        return self._audit
+
+    def _stamp(self) -> datetime:
+        # Stored as UTC so SQLite (which drops the offset) and PostgreSQL hash the same row alike.
+        return self._clock().astimezone(UTC)
+
     def begin(self, key: str, session_id: str, operation: str, params: dict[str, Any]) -> None:
-        """Record the intent durably (committed) before the core is called."""
-        now = self._clock()
-        with Session(self._engine) as db, db.begin():
-            existing = db.get(JournalEntry, key)
-            if existing is None:
-                db.add(JournalEntry(idempotency_key=key, session_id=session_id, operation=operation,
-                                    params=json.dumps(params, sort_keys=True, default=str),
-                                    status=JournalStatus.PENDING, created_at=now, updated_at=now))
+        """Record the intent durably (committed, and sealed in the audit chain) before the core is called."""
+        now = self._stamp()
+        row = {"idempotency_key": key, "session_id": session_id, "operation": operation,
+               "params": json.dumps(params, sort_keys=True, default=str), "status": JournalStatus.PENDING.value,
+               "result": None, "created_at": now, "updated_at": now}
+
+        def build(conn: Connection, _seq: int) -> Draft | None:
+            if conn.execute(select(_table.c.idempotency_key).where(_table.c.idempotency_key == key)).first():
+                return None
+            conn.execute(insert(_table).values(**row))
+            return _draft(row, now)
+
+        self._writer().transact(build)
 
     def finish(self, key: str, status: JournalStatus, result: dict[str, Any] | None = None) -> None:
-        with Session(self._engine) as db, db.begin():
-            entry = db.get(JournalEntry, key)
-            if entry is None:
+        now = self._stamp()
+
+        def build(conn: Connection, _seq: int) -> Draft:
+            found = conn.execute(select(_table).where(_table.c.idempotency_key == key)).mappings().first()
+            if found is None:
                 raise KeyError(key)
-            entry.status = status
-            entry.result = json.dumps(result, sort_keys=True, default=str) if result is not None else None
-            entry.updated_at = self._clock()
+            changes = {"status": JournalStatus(status).value,
+                       "result": json.dumps(result, sort_keys=True, default=str) if result is not None else None,
+                       "updated_at": now}
+            conn.execute(update(_table).where(_table.c.idempotency_key == key).values(**changes))
+            return _draft({**found, **changes}, now)
+
+        self._writer().transact(build)
 
     def unfinished(self) -> list[JournalEntry]:
         with Session(self._engine) as db:
@@ -109,3 +126,15 @@ class OperationJournal:
             self.finish(entry.idempotency_key, status, result)
             resolved.append((entry.idempotency_key, status))
         return resolved
+
+
+def _draft(row: dict[str, Any], when: datetime) -> Draft:
+    """The audit entry for one journal write: what happened (no parameters), and the row's content hash."""
+    return Draft(
+        "journal",
+        {"idempotency_key": row["idempotency_key"], "operation": row["operation"], "status": row["status"]},
+        session_id=row["session_id"],
+        ts=when,
+        record_ref=journal_ref(row["idempotency_key"]),
+        record_hash=journal_row_hash(row),
+    )

@@ -10,8 +10,9 @@ For each session that started before the cut-off:
   no personal data and the dashboard needs them.
 
 The audit chain's payloads older than the cut-off are dropped with
-:meth:`~vtm.records.audit.AuditLog.purge_payloads`, which keeps every hash, so ``vtm audit
-verify`` still passes afterwards.
+:meth:`~vtm.records.audit.AuditLog.purge_payloads`, which keeps every seal and records the purge
+as an entry of its own, so ``vtm audit verify`` still passes afterwards. A cut-off inside the
+retention period is refused (:class:`~vtm.records.audit.PurgeTooRecent`) before anything is deleted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 
 from vtm.records.audit import AuditLog
 from vtm.records.schema import sessions, turns
@@ -35,12 +36,14 @@ def _verb(device: str | None) -> str | None:
     return device.split(" ", 1)[0]
 
 
-def purge_before(engine: Engine, before: datetime, *, audio_root: Path | None = None) -> PurgeReport:
-    """Purge sessions started before ``before``; idempotent (a second run finds nothing to do).
+def purge_before(audit: AuditLog, before: datetime, *, audio_root: Path | None = None) -> PurgeReport:
+    """Purge sessions started before ``before`` (in ``audit``'s database); idempotent.
 
     ``audio_root``, when given, confines deletion: an audio path outside it is cleared in the
     database but the file is left alone (the store never deletes what it does not own).
     """
+    audit.check_purge_cutoff(before)
+    engine = audit.engine
     root = None if audio_root is None else audio_root.resolve()
     audio_deleted = 0
     turn_count = 0
@@ -82,7 +85,7 @@ def purge_before(engine: Engine, before: datetime, *, audio_root: Path | None = 
                 )
                 turn_count += 1
             conn.execute(update(sessions).where(sessions.c.session_id == session_id).values(purged_at=now))
-    payloads = AuditLog(engine).purge_payloads(before)
+    payloads = audit.purge_payloads(before)
     return PurgeReport(
         sessions=len(ids), turns=turn_count, audio_files=audio_deleted, audit_payloads=payloads
     )

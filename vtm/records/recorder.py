@@ -14,6 +14,7 @@ from vtm.devices import EnterPin, InsertCard, ScanId
 from vtm.devices.commands import DeviceCommand
 from vtm.dialog.session import Session
 from vtm.dialog.turn import TurnRecord
+from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 
 __all__ = ["SessionRecorder", "raw_device_line"]
@@ -31,9 +32,12 @@ def raw_device_line(command: DeviceCommand) -> str | None:
 
 
 class SessionRecorder:
-    def __init__(self, store: SessionStore, clock: Callable[[], datetime]) -> None:
+    """Writes the session as it runs; on close, anchors the audit chain's head (when given the log)."""
+
+    def __init__(self, store: SessionStore, clock: Callable[[], datetime], *, audit: AuditLog | None = None) -> None:
         self.store = store
         self._clock = clock
+        self._audit = audit
 
     def opened(self, session: Session) -> None:
         self.store.open_session(session.session_id, session.kiosk_id, session.lang, session.started_at)
@@ -46,3 +50,6 @@ class SessionRecorder:
     def closed(self, session: Session) -> None:
         self.store.close_session(session.session_id, session.outcome.value, list(session.transactions_done),
                                  session.customer_id, self._clock())
+        if self._audit is not None:
+            # A customer's session is the unit an insider would want to erase: its end is anchored.
+            self._audit.anchor()

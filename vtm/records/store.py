@@ -364,17 +364,19 @@ class SessionStore:
                     )
                 )
 
-    def remove_tag(self, session_id: str, tag: str, turn_no: int | None = None) -> None:
+    def remove_tag(
+        self, session_id: str, tag: str, turn_no: int | None = None, *, created_by: str | None = None
+    ) -> bool:
+        """Remove a tag; with ``created_by``, only if that user added it. True if one was removed."""
         with self._engine.begin() as conn:
-            conn.execute(
-                delete(session_tags).where(
-                    session_tags.c.session_id == session_id,
-                    session_tags.c.tag == tag,
-                    session_tags.c.turn_no.is_(None)
-                    if turn_no is None
-                    else session_tags.c.turn_no == turn_no,
-                )
+            query = delete(session_tags).where(
+                session_tags.c.session_id == session_id,
+                session_tags.c.tag == tag,
+                session_tags.c.turn_no.is_(None) if turn_no is None else session_tags.c.turn_no == turn_no,
             )
+            if created_by is not None:
+                query = query.where(session_tags.c.created_by == created_by)
+            return conn.execute(query).rowcount > 0
 
     def add_note(self, session_id: str, text: str, user: str, turn_no: int | None = None) -> int:
         """Store a staff note as typed (it is escaped when displayed, never interpreted)."""

@@ -4,32 +4,38 @@
 the staff users, the login rate limiter and the zh/en UI text. Pages:
 
 =========================  ===========  ==========================================================
-``/login`` ``/logout``     anyone       argon2 passwords; 5 failures / 5 min per user+IP -> 429
+``/login`` ``/logout``     anyone       argon2 passwords; failures limited per username and per
+                                        address (default 5 and 20 in 15 min) -> 429
 ``/sessions``              reviewer     filters, search, pagination
 ``/sessions/{id}``         reviewer     timeline, audio, verdicts, audit status, tags, notes
+``.../tags/delete``        reviewer     own tags; anyone's for a supervisor; logged and audited
 ``.../unmask`` ``/export`` supervisor   with a stated reason; logged and appended to the audit chain
 ``/dashboard``             reviewer     SVG charts
 ``/admin/users``           admin        user management
 =========================  ===========  ==========================================================
 
-Every response carries a strict Content-Security-Policy; every POST needs the CSRF token.
+Every response carries a strict Content-Security-Policy; every POST needs the CSRF token. The
+client address is the TCP peer unless a configured proxy forwarded it (:mod:`vtm.review.proxies`);
+every number and date a request carries is bounded (:mod:`vtm.review.params`): 422, never 500.
 
 Usage::
 
-    app = create_app(load_settings())
-    uvicorn.run(app, host="127.0.0.1", port=8700)
+    app = create_app(load_settings(), ReviewOptions(trusted_proxies=("10.0.0.5",)))
+    uvicorn.Server(server_config(app, host="127.0.0.1", port=8700)).run()
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -53,11 +59,17 @@ from vtm.review.context import (
 )
 from vtm.review.dashboard import compute_dashboard
 from vtm.review.i18n import LANGS, load_catalog
+from vtm.review.login_limits import LoginRateLimiter, username_key
+from vtm.review.params import DashboardDays
+from vtm.review.proxies import client_address, install_proxy_rule
+from vtm.review.routes_annotations import router as annotations_router
 from vtm.review.routes_sessions import router as sessions_router
-from vtm.review.security import LoginRateLimiter, tokens_match
+from vtm.review.security import tokens_match
 from vtm.review.users import Role, UserError, UserStore, WebSession
 
 __all__ = ["ReviewOptions", "create_app"]
+
+_log = logging.getLogger("vtm.review.login")
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -85,8 +97,8 @@ def create_app(
         options=opts,
         store=session_store,
         users=UserStore(session_store.engine, **hasher_kw),  # type: ignore[arg-type]
-        audit=AuditLog(session_store.engine),
-        limiter=LoginRateLimiter(opts.login_max_failures, timedelta(seconds=opts.login_window_s)),
+        audit=AuditLog.from_settings(settings, engine=session_store.engine),
+        limiter=LoginRateLimiter(opts.login_limits),
         catalog=load_catalog(),
         templates=templates(),
     )
@@ -94,6 +106,8 @@ def create_app(
     app.state.review = ctx
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(sessions_router)
+    app.include_router(annotations_router)
+    install_proxy_rule(app, opts.trusted_proxies)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -114,6 +128,14 @@ def create_app(
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         web = getattr(request.state, "web", None)
         return ctx.render(request, "error.html", web, status=403, message=exc.reason)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # Which parameter, never the value: the page must not echo what the request carried.
+        names = sorted({".".join(str(part) for part in error["loc"][1:]) or "request" for error in exc.errors()})
+        web = getattr(request.state, "web", None)
+        message = f"{ctx.catalog.text(ctx.lang(request), 'error.invalid_value')} {', '.join(names)}"
+        return ctx.render(request, "error.html", web, status=422, message=message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -147,11 +169,18 @@ def create_app(
         password: Annotated[str, Form()] = "",
         csrf_token: Annotated[str, Form()] = "",
     ) -> Response:
-        client = request.client.host if request.client else "?"
+        client = client_address(request)
         if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
             raise Forbidden("missing or wrong CSRF token")
-        if ctx.limiter.blocked(username, client):
-            return ctx.render(
+        if (throttle := ctx.limiter.check(username, client)) is not None:
+            _log.warning(
+                "event=review_login_throttled limited_by=%s username=%r address=%r retry_after_s=%d",
+                throttle.limited_by,
+                username_key(username),
+                client,
+                throttle.retry_after_s,
+            )
+            throttled = ctx.render(
                 request,
                 "login.html",
                 None,
@@ -159,9 +188,12 @@ def create_app(
                 login_csrf=csrf_token,
                 error=ctx.catalog.text(ctx.lang(request), "login.too_many"),
             )
+            throttled.headers["Retry-After"] = str(throttle.retry_after_s)
+            return throttled
         user = ctx.users.authenticate(username, password)
         if user is None:
             ctx.limiter.failed(username, client)
+            _log.info("event=review_login_failed username=%r address=%r", username_key(username), client)
             return ctx.render(
                 request,
                 "login.html",
@@ -171,6 +203,7 @@ def create_app(
                 error=ctx.catalog.text(ctx.lang(request), "login.failed"),
             )
         ctx.limiter.succeeded(username, client)
+        _log.info("event=review_login user=%s role=%s address=%r", user.username, user.role.value, client)
         token, _ = ctx.users.start_session(user)
         response = RedirectResponse("/sessions", status_code=303)
         _cookie(response, SESSION_COOKIE, token)
@@ -205,14 +238,14 @@ def create_app(
 
     # Dashboard -------------------------------------------------------------------------------------
     @app.get("/dashboard", response_class=HTMLResponse)
-    def dashboard(request: Request, web: Annotated[WebSession, Depends(staff)], days: int = 14) -> Response:
+    def dashboard(request: Request, web: Annotated[WebSession, Depends(staff)], days: DashboardDays = 14) -> Response:
         lang = ctx.lang(request)
 
         def t(key: str) -> str:
             return ctx.catalog.text(lang, key)
 
         today = datetime.now(UTC).astimezone(ctx.tz).date()
-        data = compute_dashboard(ctx.store, today=today, tz=ctx.tz, days=max(1, min(days, 90)))
+        data = compute_dashboard(ctx.store, today=today, tz=ctx.tz, days=days)
         labels = [d.strftime("%m-%d") for d in data.days]
         charts = [
             bar_chart(list(zip(labels, data.sessions_per_day, strict=True)), title=t("dash.per_day")),

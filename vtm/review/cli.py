@@ -3,13 +3,17 @@
 ::
 
     vtm review [--host 127.0.0.1] [--port 8700] [--demo]   # serve (``--demo``: seed demo sessions first)
+               [--trusted-proxy 10.0.0.5 ...]           # believe X-Forwarded-For only from these
+               [--login-limit-user 5] [--login-limit-address 20] [--login-window-min 15]
     vtm review create-admin USERNAME [--password-stdin]     # the first admin (prompted password)
     vtm review seed-demo                                    # record the demo sessions only
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -30,6 +34,22 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies/--no-secure-cookies", help="Mark cookies Secure (behind HTTPS)")
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="IP address or network of a reverse proxy whose X-Forwarded-For is believed (repeat for more)",
+        ),
+    ] = None,
+    login_limit_user: Annotated[
+        int, typer.Option("--login-limit-user", min=1, max=1000, help="Failed logins per username per window")
+    ] = 5,
+    login_limit_address: Annotated[
+        int, typer.Option("--login-limit-address", min=1, max=10000, help="Failed logins per address per window")
+    ] = 20,
+    login_window_min: Annotated[
+        int, typer.Option("--login-window-min", min=1, max=1440, help="Login rate-limit window, minutes")
+    ] = 15,
 ) -> None:
     """Serve the review app (without a sub-command)."""
     if ctx.invoked_subcommand is not None:
@@ -38,13 +58,26 @@ def serve(
 
     from vtm.cli import settings_or_exit
     from vtm.review.app import ReviewOptions, create_app
+    from vtm.review.login_limits import LoginLimits
+    from vtm.review.proxies import server_config
 
+    try:
+        options = ReviewOptions(
+            secure_cookies=secure_cookies,
+            trusted_proxies=tuple(trusted_proxy or ()),
+            login_limits=LoginLimits(login_limit_user, login_limit_address, timedelta(minutes=login_window_min)),
+        )
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     settings = settings_or_exit()
+    # The app's events (logins, throttling, tag removals) are key=value lines on stderr.
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if demo:
         _seed(settings)
-    application = create_app(settings, ReviewOptions(secure_cookies=secure_cookies))
+    application = create_app(settings, options)
     err.print(f"review app on http://{host}:{port}/ (create the first admin with `vtm review create-admin`)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(application, host=host, port=port)).run()
 
 
 @app.command("create-admin")

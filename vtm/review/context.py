@@ -7,8 +7,9 @@ check every POST goes through (403 without the session's token in the form).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from vtm.config import Settings
 from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.review.i18n import LANGS, Catalog
-from vtm.review.security import LoginRateLimiter, tokens_match
+from vtm.review.login_limits import LoginLimits, LoginRateLimiter
+from vtm.review.security import tokens_match
 from vtm.review.users import Role, UserStore, WebSession
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "ReviewOptions",
     "csrf_checked",
     "require",
+    "review_context",
     "staff",
 ]
 
@@ -58,16 +61,28 @@ class Forbidden(Exception):
 
 @dataclass(frozen=True)
 class ReviewOptions:
-    """Knobs of the review app (the CLI sets ``secure_cookies`` behind HTTPS)."""
+    """Knobs of the review app, set by ``vtm review``'s options (``--secure-cookies`` behind HTTPS).
+
+    ``trusted_proxies``: IP addresses or networks of the reverse proxies whose
+    ``X-Forwarded-For`` names the client (:mod:`vtm.review.proxies`); empty, the default, believes
+    no one. ``*`` and host names are refused: trust is given to addresses, never to everyone.
+    """
 
     secure_cookies: bool = False
     timezone: str = "Asia/Shanghai"
     low_asr_threshold: float = 0.6
     per_page: int = 25
-    login_max_failures: int = 5
-    login_window_s: int = 300
+    login_limits: LoginLimits = field(default_factory=LoginLimits)  # 5 per username, 20 per address, 15 min
     min_reason_chars: int = 5
     password_hasher: PasswordHasher | None = None  # tests pass cheap parameters
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {entry!r} is not an IP address or network") from exc
 
 
 @dataclass
@@ -116,14 +131,15 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(directory=str(_TEMPLATES))
 
 
-def _ctx(request: Request) -> ReviewContext:
+def review_context(request: Request) -> ReviewContext:
+    """The app's :class:`ReviewContext` (set by ``create_app``)."""
     ctx = request.app.state.review
     assert isinstance(ctx, ReviewContext)
     return ctx
 
 
 def staff(request: Request) -> WebSession:
-    web = _ctx(request).users.resolve(request.cookies.get(SESSION_COOKIE))
+    web = review_context(request).users.resolve(request.cookies.get(SESSION_COOKIE))
     if web is None:
         raise AuthRequired()
     request.state.web = web

@@ -1,15 +1,25 @@
 """Listening: cut a stream of audio frames into customer turns (end-of-turn detection).
 
-A turn ends after a stretch of trailing silence (longer in elderly mode), or at the maximum
-utterance length. When the customer pauses inside a number ("我的卡号是六二二二 ... 三四五六"),
-the wait is extended: at the first pause the caller's ``partial`` function (normally the ASR
-run on the audio so far) says what was heard, and if it ends mid-number the detector waits
-longer. The partial text is kept on the :class:`Utterance`: when no speech follows, it *is*
-the transcript, already computed while the customer was silent.
+Voice activity (Silero) says when the customer is silent; a turn-completion model (Smart Turn,
+:mod:`vtm.speech.smart_turn`) says whether what was said so far is a finished turn. After
+``complete_s`` of silence the model is asked once: a complete turn ends there (about 200 ms,
+the gap people leave between turns), an incomplete one ("转给……张三，呃……") waits up to
+``incomplete_s`` for the customer to go on. Without a model the turn ends after
+``silence_only_s``. Each situation has its own :class:`TurnWaits`: ordinary, elderly customers
+(slower speech, longer pauses) and digit dictation (the kiosk asked for a card, account or ID
+number); when several apply, the longest of each wait is used.
+
+An "incomplete" verdict is re-checked every ``recheck_s`` (the model is sensitive to how much
+silence it hears at the end). At the first "incomplete" (without a model: at the first pause)
+the caller's ``partial`` function (normally the ASR on the audio so far) runs; if the text ends
+mid-number ("我的卡号是六二二二 ... 三四五六") the waits grow by ``mid_number_extra_s``. The
+partial text is kept on the :class:`Utterance`: when no speech follows, it *is* the transcript,
+computed while the detector was still waiting.
 
 Usage::
 
-    detector = TurnDetector(ListenOptions(), elderly=False)
+    detector = TurnDetector(ListenOptions(), completion=SmartTurn(smart_turn_dir(models)))
+    detector.mode = ListenMode(elderly=session.elderly, digits=asking_for_a_card_number)
     for frame in microphone_frames():          # 512 float32 samples, 16 kHz
         if (turn := detector.push(frame)) is not None:
             handle(turn)
@@ -20,22 +30,27 @@ Usage::
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
 from vtm.speech.audio import SAMPLE_RATE, Audio, Samples, load_audio
+from vtm.speech.smart_turn import TurnCompletion
 from vtm.speech.vad import FRAME, StreamingVad
 
 __all__ = [
+    "ListenMode",
     "ListenOptions",
     "TurnDetector",
     "TurnEnd",
+    "TurnWaits",
     "Utterance",
     "ends_mid_number",
+    "ends_open",
     "frames_of",
     "listen_file",
 ]
@@ -49,29 +64,76 @@ _NUMERAL_TAIL = re.compile(
 )
 
 
+# Words a finished turn does not end on: fillers, and words that need something after them.
+_OPEN_TAIL = re.compile(
+    r"(?:呃|嗯|啊|那个|就是|然后|还有|给|转给|和|跟|到|在|把|是|的|我想|我要|请|帮我|"
+    r"\b(?:uh|um|er|erm|hmm|well|so|and|or|but|to|the|a|an|my|of|for|at|with|from|is|are|like|want|"
+    r"please|you know))$",
+    re.IGNORECASE,
+)
+
+
 def ends_mid_number(text: str) -> bool:
     """True when the partial transcript ends in a digit, a numeral or a number word."""
     return bool(_NUMERAL_TAIL.search(re.sub(r"[\s\W_]+$", "", text)))
 
 
+def ends_open(text: str) -> bool:
+    """True when the partial transcript ends on a filler or a word that needs more ("转给", "to", "uh")."""
+    return bool(_OPEN_TAIL.search(re.sub(r"[\s\W_]+$", "", text))) or ends_mid_number(text)
+
+
 class TurnEnd(StrEnum):
-    SILENCE = "silence"  # trailing silence long enough
+    COMPLETE = "complete"  # short silence, and the completion model says the turn is finished
+    SILENCE = "silence"  # trailing silence long enough (no model, or the model said incomplete)
     MAX_LENGTH = "max_length"  # the customer spoke for the maximum utterance length
     END_OF_STREAM = "end_of_stream"  # the input ended while speech was open
 
 
 @dataclass(frozen=True)
+class TurnWaits:
+    """Trailing-silence waits (seconds) for one listening situation."""
+
+    complete_s: float  # silence after which the completion model is asked; "complete" ends the turn here
+    incomplete_s: float  # the model said "incomplete": the turn still ends after this much silence
+    silence_only_s: float  # no completion model: the one fixed wait
+
+    def longest(self, other: TurnWaits) -> TurnWaits:
+        return TurnWaits(max(self.complete_s, other.complete_s), max(self.incomplete_s, other.incomplete_s),
+                         max(self.silence_only_s, other.silence_only_s))
+
+
+@dataclass(frozen=True)
+class ListenMode:
+    """What the kiosk knows about the coming turn: an elderly customer, a number being dictated."""
+
+    elderly: bool = False
+    digits: bool = False
+
+
+@dataclass(frozen=True)
 class ListenOptions:
-    """End-of-turn settings (seconds)."""
+    """End-of-turn settings (seconds). Figures behind the defaults: ``bench/voice.py --end-of-turn``."""
 
     speech_threshold: float = 0.5
-    trailing_silence_s: float = 0.6
-    elderly_trailing_silence_s: float = 1.2
+    waits: TurnWaits = field(default_factory=lambda: TurnWaits(complete_s=0.2, incomplete_s=1.5, silence_only_s=0.6))
+    elderly_waits: TurnWaits = field(default_factory=lambda: TurnWaits(0.5, 2.5, 1.2))
+    digits_waits: TurnWaits = field(default_factory=lambda: TurnWaits(0.5, 2.5, 1.2))
+    complete_threshold: float = 0.5  # completion probability at or above which the turn is finished
+    recheck_s: float = 0.25  # "incomplete": ask the model again after this much more silence
     mid_number_extra_s: float = 0.8
     max_utterance_s: float = 15.0
     min_speech_s: float = 0.15  # shorter bursts (a cough, a click) are not a turn
     pre_roll_s: float = 0.2  # audio kept before the first speech frame
-    partial_after_s: float = 0.25  # silence after which the partial transcript is asked for
+    partial_after_s: float = 0.25  # no model: silence after which the partial transcript is asked for
+
+    def waits_for(self, mode: ListenMode) -> TurnWaits:
+        waits = self.waits
+        if mode.elderly:
+            waits = waits.longest(self.elderly_waits)
+        if mode.digits:
+            waits = waits.longest(self.digits_waits)
+        return waits
 
 
 @dataclass(frozen=True)
@@ -81,9 +143,12 @@ class Utterance:
     audio: Audio
     start_s: float
     speech_end_s: float  # end of the last speech frame: the voice-to-voice clock starts here
-    decided_s: float  # when the detector decided the turn was over
+    decided_s: float  # when the detector decided the turn was over (stream time)
     reason: TurnEnd
     partial: str | None = None  # transcript of exactly this audio, when already computed
+    completion: float | None = None  # the completion model's probability at the last pause, when asked
+    completion_s: float = 0.0  # wall time of that model call (on the critical path: add it to the wait)
+    partial_at_s: float | None = None  # silence after the speech at which ``partial`` was started
 
 
 class TurnDetector:
@@ -96,10 +161,13 @@ class TurnDetector:
         elderly: bool = False,
         partial: Callable[[Audio], str] | None = None,
         vad: StreamingVad | None = None,
+        completion: TurnCompletion | None = None,
+        mode: ListenMode | None = None,
     ) -> None:
         self.options = options or ListenOptions()
-        self.elderly = elderly
+        self.mode = mode or ListenMode(elderly=elderly)
         self._partial = partial
+        self._completion = completion
         self._vad = vad or StreamingVad()
         self._frames: list[Samples] = []
         self._pre: list[Samples] = []
@@ -108,16 +176,53 @@ class TurnDetector:
         self._last_speech = 0
         self._speech_frames = 0
         self._partial_text: str | None = None
+        self._complete_p: float | None = None  # the model's latest verdict on the current pause
+        self._complete_s = 0.0
+        self._next_check_s = 0.0  # silence (s) at which the model is asked again
+        self._partial_at_s = 0.0  # silence (s) at which the partial transcript was started
+
+    @property
+    def elderly(self) -> bool:
+        return self.mode.elderly
+
+    @elderly.setter
+    def elderly(self, value: bool) -> None:
+        self.mode = ListenMode(elderly=value, digits=self.mode.digits)
 
     @property
     def in_speech(self) -> bool:
         return bool(self._frames)
 
-    def _silence_needed(self) -> float:
-        base = self.options.elderly_trailing_silence_s if self.elderly else self.options.trailing_silence_s
-        if self._partial_text is not None and ends_mid_number(self._partial_text):
-            base += self.options.mid_number_extra_s
-        return base
+    def _decide(self, silence_s: float) -> TurnEnd | None:
+        """Called on every silent frame of an open turn: end it now, or keep listening."""
+        options = self.options
+        waits = options.waits_for(self.mode)
+        if self._completion is None:
+            if silence_s >= options.partial_after_s:
+                self._run_partial(silence_s)
+            return TurnEnd.SILENCE if silence_s >= waits.silence_only_s + self._extra() else None
+        if silence_s >= waits.incomplete_s + self._extra():
+            return TurnEnd.SILENCE
+        if silence_s < waits.complete_s + self._extra() or silence_s < self._next_check_s:
+            return None
+        started = time.perf_counter()
+        self._complete_p = self._completion.probability(self._audio(len(self._frames)).samples)
+        self._complete_s = time.perf_counter() - started
+        self._next_check_s = silence_s + options.recheck_s
+        if self._complete_p >= options.complete_threshold:
+            return TurnEnd.COMPLETE
+        # Incomplete: the wait is long, so transcribe now; if the customer says no more, this is the transcript.
+        self._run_partial(silence_s)
+        return None
+
+    def _extra(self) -> float:
+        mid_number = self._partial_text is not None and ends_mid_number(self._partial_text)
+        return self.options.mid_number_extra_s if mid_number else 0.0
+
+    def _run_partial(self, silence_s: float) -> None:
+        if self._partial is not None and self._partial_text is None:
+            self._partial_at_s = silence_s
+            self._partial_text = self._partial(self._audio(len(self._frames)))
 
     def push(self, frame: Samples) -> Utterance | None:
         """Feed one 512-sample frame; returns an utterance when a turn has just ended."""
@@ -138,12 +243,11 @@ class TurnDetector:
         if speech:
             self._last_speech = self._clock
             self._speech_frames += 1
-            self._partial_text = None  # new speech: an earlier partial is stale
+            self._partial_text = None  # new speech: an earlier partial or verdict is stale
+            self._complete_p, self._next_check_s = None, 0.0
         silence_s = (self._clock - self._last_speech) * _FRAME_S
-        if self._partial and self._partial_text is None and silence_s >= self.options.partial_after_s:
-            self._partial_text = self._partial(self._audio(len(self._frames)))
-        if silence_s >= self._silence_needed():
-            return self._close(TurnEnd.SILENCE)
+        if not speech and (reason := self._decide(silence_s)) is not None:
+            return self._close(reason)
         if len(self._frames) * _FRAME_S >= self.options.max_utterance_s:
             return self._close(TurnEnd.MAX_LENGTH)
         return None
@@ -166,11 +270,15 @@ class TurnDetector:
                 reason=reason,
                 # Set to None by any speech after it was computed, so it covers all the speech here.
                 partial=self._partial_text,
+                completion=self._complete_p,
+                completion_s=self._complete_s if self._complete_p is not None else 0.0,
+                partial_at_s=self._partial_at_s if self._partial_text is not None else None,
             )
             if enough
             else None
         )
         self._frames, self._partial_text, self._speech_frames = [], None, 0
+        self._complete_p, self._next_check_s = None, 0.0
         return utterance
 
 
@@ -188,10 +296,11 @@ def listen_file(
     *,
     elderly: bool = False,
     partial: Callable[[Audio], str] | None = None,
+    completion: TurnCompletion | None = None,
     max_seconds: float = 600.0,
 ) -> list[Utterance]:
     """Run the detector over a recording as if it arrived live; returns the turns found."""
-    detector = TurnDetector(options, elderly=elderly, partial=partial)
+    detector = TurnDetector(options, elderly=elderly, partial=partial, completion=completion)
     turns = [u for frame in frames_of(load_audio(path, max_seconds=max_seconds)) if (u := detector.push(frame))]
     if (last := detector.flush()) is not None:
         turns.append(last)

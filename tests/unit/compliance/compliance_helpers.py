@@ -1,4 +1,4 @@
-"""Shared fixtures: the real policy pack from compliance/, and a context builder.
+"""Shared fixtures: the real policy pack from compliance/, the kiosk's real e5 embedder, a context builder.
 
 ``clean_transfer`` builds a transfer context that passes every rule of the pack at every
 transfer checkpoint; each test changes one thing and reads the figure it needs from the pack.
@@ -6,6 +6,7 @@ transfer checkpoint; each test changes one thing and reads the figure it needs f
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ import pytest
 from vtm.banking.models import Arrival, CardStatus
 from vtm.compliance import (
     AuthFactor,
+    Confirmation,
     CoreFacts,
     Gate,
     GateContext,
@@ -27,6 +29,8 @@ from vtm.compliance import (
     load_pack,
 )
 from vtm.compliance.pack import Rule
+from vtm.compliance.semantic import TextEmbedder
+from vtm.kiosk.bootstrap import nlu_embedder
 
 REPO = Path(__file__).resolve().parents[3]
 PACK_PATH = REPO / "compliance" / "policy.yaml"
@@ -39,9 +43,23 @@ def pack() -> PolicyPack:
     return load_pack(PACK_PATH)
 
 
+MODELS = Path(os.environ["VTM_MODELS_DIR"])  # set by tests/conftest.py: the models prepared at setup
+EMBEDDING_CACHE = MODELS / "fraud-exemplars"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> TextEmbedder:
+    """The kiosk's e5 encoder as the gate gets it (loaded on first embed, once per test session)."""
+    return nlu_embedder(MODELS)
+
+
+def make_gate(pack: PolicyPack, embedder: TextEmbedder, **kwargs: Any) -> Gate:
+    return Gate(pack, embedder=embedder, embedding_cache=EMBEDDING_CACHE, **{"clock": lambda: NOW, **kwargs})
+
+
 @pytest.fixture
-def gate(pack: PolicyPack) -> Gate:
-    return Gate(pack, clock=lambda: NOW)
+def gate(pack: PolicyPack, embedder: TextEmbedder) -> Gate:
+    return make_gate(pack, embedder)
 
 
 def rule(pack: PolicyPack, rule_id: str) -> Rule:
@@ -83,6 +101,7 @@ def build(
         "payee_confirmed_at": confirmed - timedelta(seconds=40),
         "arrival_chosen_at": confirmed - timedelta(seconds=30),
         "confirmed_at": confirmed,
+        "confirmation": Confirmation(method="phrase", said="对", at=confirmed),
     }
     return GateContext(
         session=SessionFacts(**{**base_session, **(session or {})}),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compliance_helpers import NOW, build
+from compliance_helpers import NOW, build, make_gate
 
 from vtm.banking.errors import InsufficientFunds, OutcomeUnknown
 from vtm.banking.models import Arrival, CardStatus, LossKind, TransferRequest, TransferResult, TransferStatus
@@ -21,7 +21,8 @@ from vtm.compliance import (
     PolicyPack,
     UnknownCheckpoint,
 )
-from vtm.records.audit import AuditLog
+from vtm.compliance.semantic import TextEmbedder
+from vtm.records.audit import AuditKeyring, AuditLog
 
 
 class RecordingCore:
@@ -74,12 +75,12 @@ def request_for(ctx_slots: Any, key: str = "key-00000001", **changes: Any) -> Tr
 
 @pytest.fixture
 def audit(tmp_path: Path) -> AuditLog:
-    return AuditLog.from_url(f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    return AuditLog.from_url(f"sqlite:///{tmp_path / 'records.sqlite3'}", AuditKeyring.ephemeral())
 
 
 @pytest.fixture
-def audited_gate(pack: PolicyPack, audit: AuditLog) -> Gate:
-    return Gate(pack, audit=audit, clock=lambda: NOW)
+def audited_gate(pack: PolicyPack, audit: AuditLog, embedder: TextEmbedder) -> Gate:
+    return make_gate(pack, embedder, audit=audit)
 
 
 def guard(gate: Gate, core: RecordingCore, session_id: str = "S-TEST") -> GuardedCoreBanking:
@@ -151,11 +152,13 @@ def test_guard_refuses_a_permit_from_another_session(audited_gate: Gate) -> None
     assert core.calls == []
 
 
-def test_guard_refuses_a_forged_or_missing_permit(audited_gate: Gate, pack: PolicyPack) -> None:
+def test_guard_refuses_a_forged_or_missing_permit(
+    audited_gate: Gate, pack: PolicyPack, embedder: TextEmbedder
+) -> None:
     ctx = build()
     verdict = audited_gate.check("transfer.execute", ctx)
     assert verdict.permit is not None
-    other_gate = Gate(pack, clock=lambda: NOW)
+    other_gate = make_gate(pack, embedder)
     core = RecordingCore()
     with pytest.raises(ComplianceViolation, match="not issued by this gate"):
         guard(other_gate, core).transfer(request_for(ctx.slots), permit=verdict.permit)
@@ -167,9 +170,9 @@ def test_guard_refuses_a_forged_or_missing_permit(audited_gate: Gate, pack: Poli
     assert core.calls == []
 
 
-def test_guard_refuses_an_expired_permit(pack: PolicyPack) -> None:
+def test_guard_refuses_an_expired_permit(pack: PolicyPack, embedder: TextEmbedder) -> None:
     now = [NOW]
-    gate = Gate(pack, clock=lambda: now[0])
+    gate = make_gate(pack, embedder, clock=lambda: now[0])
     ctx = build()
     verdict = gate.check("transfer.execute", ctx)
     now[0] = NOW + timedelta(seconds=pack.document.permit_ttl_seconds + 1)
@@ -242,9 +245,9 @@ def test_read_only_calls_pass_through_without_a_permit(audited_gate: Gate) -> No
 
 
 def test_large_value_report_is_recorded_after_execution(
-    pack: PolicyPack, audit: AuditLog, tmp_path: Path
+    pack: PolicyPack, audit: AuditLog, tmp_path: Path, embedder: TextEmbedder
 ) -> None:
-    gate = Gate(pack, audit=audit, clock=lambda: NOW)
+    gate = make_gate(pack, embedder, audit=audit)
     threshold = next(r for r in pack.rules if r.id == "RPT-LARGE-VALUE").params.threshold  # type: ignore[attr-defined]
     # make the report the only hit: a customer whose daily limit is not in play at this checkpoint
     ctx = build(
@@ -257,7 +260,9 @@ def test_large_value_report_is_recorded_after_execution(
     assert audit.reports() == []  # nothing executed, nothing reported
 
 
-def test_report_record_is_created_once_the_core_executed(tmp_path: Path, audit: AuditLog) -> None:
+def test_report_record_is_created_once_the_core_executed(
+    tmp_path: Path, audit: AuditLog, embedder: TextEmbedder
+) -> None:
     import shutil
 
     import yaml
@@ -265,7 +270,7 @@ def test_report_record_is_created_once_the_core_executed(tmp_path: Path, audit: 
 
     from vtm.compliance import load_pack
 
-    for name in ("policy.yaml", "watchlist.yaml", "prompts.yaml"):
+    for name in ("policy.yaml", "watchlist.yaml", "prompts.yaml", "fraud_exemplars.yaml"):
         shutil.copy(PACK_PATH.parent / name, tmp_path / name)
     data = yaml.safe_load((tmp_path / "policy.yaml").read_text(encoding="utf-8"))
     for r in data["rules"]:  # a bank with higher self-service limits
@@ -276,7 +281,7 @@ def test_report_record_is_created_once_the_core_executed(tmp_path: Path, audit: 
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     pack = load_pack(tmp_path / "policy.yaml")
     threshold = next(r for r in pack.rules if r.id == "RPT-LARGE-VALUE").params.threshold  # type: ignore[attr-defined]
-    gate = Gate(pack, audit=audit, clock=lambda: NOW)
+    gate = make_gate(pack, embedder, audit=audit)
     ctx = build(
         slots={"amount": threshold},
         identity={"factors": frozenset({AuthFactor.CARD, AuthFactor.PIN, AuthFactor.PIN_RECONFIRMED})},

@@ -19,7 +19,7 @@ from vtm.compliance.pack import policy_json_schema
 
 @pytest.fixture
 def pack_copy(tmp_path: Path) -> Path:
-    for name in ("policy.yaml", "watchlist.yaml", "prompts.yaml"):
+    for name in ("policy.yaml", "watchlist.yaml", "prompts.yaml", "fraud_exemplars.yaml"):
         shutil.copy(PACK_PATH.parent / name, tmp_path / name)
     return tmp_path / "policy.yaml"
 

@@ -413,3 +413,14 @@ def test_no_core_operation_is_ever_allowed_without_verified_identity(
             core={"card_status": status},
         )
         assert gate.evaluate(checkpoint, anonymous).outcome is not Outcome.ALLOW, (checkpoint, kind, status)
+
+
+@pytest.mark.parametrize("checkpoint", ["transfer.execute", "revoke_transfer.execute", "card_loss.report"])
+def test_no_permit_for_a_confirmed_operation_without_the_customers_explicit_yes(gate: Gate, checkpoint: str) -> None:
+    # The classifier's "affirm" sets confirmed_at but never the confirmation itself (vtm.dialog.confirmation).
+    transaction = checkpoint.split(".")[0]
+    slots = {"confirmation": None, "loss_kind": LossKind.TEMPORARY, "reference": "T-1"}
+    verdict = gate.check(checkpoint, build(transaction=transaction, slots=slots,
+                                           identity={"factors": frozenset(AuthFactor)}))
+    assert verdict.permit is None
+    assert "GATE-CONFIRM" in [h.rule_id for h in verdict.hits]

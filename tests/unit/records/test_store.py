@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from vtm.cli import app
 from vtm.config import load_settings
 from vtm.dialog.turn import Reply, TurnRecord
-from vtm.records.audit import AuditLog
+from vtm.records.audit import AuditKeyring, AuditLog
 from vtm.records.crypto import KEY_FILE, RecordsCipher
 from vtm.records.purge import purge_before
 from vtm.records.store import RecordsError, SessionStore, UnknownSession
@@ -306,7 +306,8 @@ def test_purge_deletes_audio_and_personal_text_but_keeps_what_happened(
     audio = _old_session_with_audio(store, tmp_path / "audio")
     _session(store, "S-new", started=T0)
     store.record_turn("S-new", _turn(1, user="我的卡丢了"), names=[])
-    report = purge_before(store.engine, T0 - timedelta(days=180), audio_root=tmp_path / "audio")
+    audit = AuditLog(store.engine, AuditKeyring.ephemeral())
+    report = purge_before(audit, T0 - timedelta(days=180), audio_root=tmp_path / "audio")
     assert (report.sessions, report.turns, report.audio_files) == (1, 2, 1)
     assert not audio.exists()
     old = store.get_session("S-old")
@@ -321,14 +322,14 @@ def test_purge_deletes_audio_and_personal_text_but_keeps_what_happened(
     assert store.reveal("S-old", 1) == (None, None)
     assert store.reveal("S-old", 2) == (None, None)
     assert store.get_session("S-new").turns[0].user_text == "我的卡丢了"
-    assert purge_before(store.engine, T0 - timedelta(days=180)).sessions == 0
+    assert purge_before(audit, T0 - timedelta(days=180)).sessions == 0
 
 
 def test_purge_keeps_the_audit_chain_verifiable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VTM_DATA_DIR", str(tmp_path))
     settings = load_settings()
     store = SessionStore.from_settings(settings)
-    audit = AuditLog(store.engine)
+    audit = AuditLog.from_settings(settings, engine=store.engine)
     audio = _old_session_with_audio(store, settings.audio_dir)
     audit.append(
         "verdict", {"outcome": "allow", "card": CARD}, session_id="S-old", ts=T0 - timedelta(days=400)
@@ -339,10 +340,12 @@ def test_purge_keeps_the_audit_chain_verifiable(tmp_path: Path, monkeypatch: pyt
     assert purged.exit_code == 0, purged.output
     assert "purged 1 sessions" in purged.output
     assert not audio.exists()
-    assert [e.payload for e in audit.entries()] == [None, {"outcome": "allow"}]
+    entries = list(audit.entries())
+    assert [e.payload for e in entries[:2]] == [None, {"outcome": "allow"}]
+    assert entries[2].kind == "purge"
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
-    assert "intact: 2 entries" in verified.output
+    assert "intact: 3 entries" in verified.output
 
 
 def test_the_records_key_file_is_created_private_and_reused(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -54,13 +55,37 @@ def new_reference(prefix: str, now: datetime) -> str:
     return f"{prefix}{now:%Y%m%d}{secrets.token_hex(5).upper()}"
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _name_key(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
+_PINYIN_MATCH = 95.0  # token-sort ratio of toneless syllables: Liu Yang = 刘洋, Yang Liu = 刘洋, Liu Yan != 刘洋
+
+
 def names_match(spoken: str, holder: str) -> bool:
-    """Exact match after width, case and whitespace folding (fuzzy matching is the gate's business)."""
-    return bool(spoken.strip()) and _name_key(spoken) == _name_key(holder)
+    """Does the name the customer gave match the account holder's?
+
+    Exact after width, case and whitespace folding; or, for a Chinese holder named in Latin letters
+    (a pinyin name: "Liu Yang" or "Yang Liu" for 刘洋), the same toneless syllables in either order,
+    compared strictly (one syllable off, Liu Yan, is not a match: a name check guards money).
+    """
+    if not spoken.strip():
+        return False
+    if _name_key(spoken) == _name_key(holder):
+        return True
+    if not _CJK.search(holder) or _CJK.search(spoken):
+        return False
+    from pypinyin import lazy_pinyin
+    from rapidfuzz import fuzz
+
+    syllables = " ".join(lazy_pinyin(unicodedata.normalize("NFKC", holder).replace(" ", "")))
+    said = " ".join(re.findall(r"[a-z]+", unicodedata.normalize("NFKC", spoken).casefold()))
+    if said.replace(" ", "") == syllables.replace(" ", ""):
+        return True  # "Lina" for 李娜: the syllables run together
+    return fuzz.token_sort_ratio(said, syllables) >= _PINYIN_MATCH
 
 
 class _BankBase:
@@ -87,8 +112,11 @@ class _BankBase:
     def _day_bounds(self, start: date, end: date) -> tuple[datetime, datetime]:
         """UTC instants of the bank-local start of ``start`` and of the day after ``end``."""
         zone = self.policy.zone
-        lo = datetime.combine(start, time(), tzinfo=zone).astimezone(UTC)
-        hi = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+        try:
+            lo = datetime.combine(start, time(), tzinfo=zone).astimezone(UTC)
+            hi = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+        except OverflowError as exc:  # days at the ends of the calendar (0001-01-01, 9999-12-31)
+            raise InvalidRequest("the day lies outside the bank's calendar", field="end") from exc
         return lo, hi
 
     # Sessions -----------------------------------------------------------------------------

@@ -30,6 +30,11 @@ class SandboxPolicy(BaseModel):
     delayed_transfer_hours: int = Field(
         default=24, ge=0, le=72, description="Delay of non-realtime transfers."
     )
+    max_period_days: int = Field(
+        default=731, ge=1, le=3660,
+        description="Longest history or statement period one request may ask for (two years). The kiosk's "
+        "own, shorter cap is compliance rule STMT-PERIOD-CAP.",
+    )
     face_match_threshold: float = Field(default=0.80, ge=0.0, le=1.0)
     timezone: str = Field(default="Asia/Shanghai", description="Bank business day (history, daily usage).")
     # argon2id parameters for new PIN hashes (OWASP minimum: m=19 MiB, t=2, p=1).

@@ -188,6 +188,9 @@ class _RecordOps(_BankBase):
     def _check_period(self, start: date, end: date) -> None:
         if end < start:
             raise InvalidRequest("the period ends before it starts", field="end")
+        if (end - start).days >= self.policy.max_period_days:
+            raise InvalidRequest(f"a period covers at most {self.policy.max_period_days} days", field="end",
+                                 max_days=self.policy.max_period_days)
 
     @staticmethod
     def _postings_between(session: Session, account_number: str, lo: datetime, hi: datetime) -> Sequence[PostingRow]:

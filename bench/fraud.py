@@ -1,0 +1,221 @@
+"""Fraud-script detection on a labelled CSV: recall on fraud rows, false alarms on benign rows.
+
+Run::
+
+    .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv            # the shipped pack's figures
+    .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --sweep    # calibration grid
+    .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --errors   # missed / false rows
+    .venv/bin/python bench/fraud.py tests/data/fraud/blind.csv --json           # aggregate figures only
+
+The CSV has the columns ``text,label,fraud_type,lang`` (``label`` fraud|benign). Each row is one
+thing a customer says; it is *caught* when a warning-level fraud rule of the pack fires on it at
+``transfer.payee`` (the first transfer checkpoint): the phrase rule (``fraud_cue``), the semantic
+rule (``fraud_semantic``), or both. The rules run exactly as the gate runs them: the pack's own
+figures and the kiosk's e5 encoder. ``--sweep`` and ``--errors`` are for a calibration set
+(``calibration.csv``, written blind by another writer; ``dev.csv``, the exemplars' author's own):
+a blind set stays unread so that it remains independent of the exemplars and the thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vtm.compliance import Effect, Gate, GateContext, SessionFacts, load_pack
+from vtm.compliance.checks import FraudSemanticParams
+from vtm.compliance.pack import Rule
+from vtm.kiosk.bootstrap import nlu_embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+CHECKPOINT = "transfer.payee"
+FRAUD_CHECKS = ("fraud_cue", "fraud_semantic")
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    fraud: bool
+    fraud_type: str
+    lang: str
+
+
+def read_rows(path: Path) -> list[Row]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"text", "label", "fraud_type", "lang"} - set(reader.fieldnames or ())
+        if missing:
+            sys.exit(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        rows = []
+        for number, record in enumerate(reader, start=2):
+            label = (record["label"] or "").strip()
+            if label not in ("fraud", "benign"):
+                sys.exit(f"{path}: line {number}: label must be fraud or benign, not {label!r}")
+            rows.append(Row(record["text"], label == "fraud", (record["fraud_type"] or "").strip(), record["lang"]))
+    return rows
+
+
+def context(text: str) -> GateContext:
+    return GateContext(
+        session=SessionFacts(
+            session_id="S-BENCH",
+            kiosk_id="VTM-0001",
+            started_at=NOW,
+            last_activity_at=NOW,
+            now=NOW,
+            recent_utterances=(text,),
+        ),
+        transaction="transfer",
+    )
+
+
+def warn_rules(gate: Gate) -> list[Rule]:
+    """The fraud rules that warn on the words alone (no escalation) at the first transfer checkpoint."""
+    return [
+        r
+        for r in gate.pack.rules_for(CHECKPOINT)
+        if r.check.name in FRAUD_CHECKS and r.effect is Effect.WARN and getattr(r.params, "escalate_when", None) is None
+    ]
+
+
+def rate(hits: int, total: int) -> float | None:
+    return None if total == 0 else round(hits / total, 4)
+
+
+def summarise(rows: list[Row], caught: list[bool]) -> dict[str, Any]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for row, hit in zip(rows, caught, strict=True):
+        kind = "fraud" if row.fraud else "benign"
+        groups[f"{kind}"].append(hit)
+        groups[f"{kind}|lang={row.lang}"].append(hit)
+        if row.fraud:
+            groups[f"fraud|type={row.fraud_type}"].append(hit)
+    out: dict[str, Any] = {}
+    for key in sorted(groups):
+        hits = groups[key]
+        measure = "recall" if key.startswith("fraud") else "false_alarm_rate"
+        out[key] = {"n": len(hits), measure: rate(sum(hits), len(hits))}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("csv", type=Path, nargs="?", default=ROOT / "tests" / "data" / "fraud" / "calibration.csv")
+    parser.add_argument("--pack", type=Path, default=ROOT / "compliance" / "policy.yaml")
+    parser.add_argument("--models-dir", type=Path, default=None, help="prepared models (default: $VTM_MODELS_DIR)")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument("--errors", action="store_true", help="missed and falsely flagged rows (not on a blind set)")
+    parser.add_argument("--sweep", action="store_true", help="recall / false alarms over a grid (not on a blind set)")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    models = args.models_dir or Path(os.environ.get("VTM_MODELS_DIR", Path.home() / ".local/share/vtm/models"))
+    rows = read_rows(args.csv)
+    pack = load_pack(args.pack)
+    started = time.perf_counter()
+    gate = Gate(pack, embedder=nlu_embedder(models), embedding_cache=models / "fraud-exemplars")
+    build_s = time.perf_counter() - started
+    rules = warn_rules(gate)
+    if not rules:
+        sys.exit(f"{args.pack}: no warning-level fraud rule applies at {CHECKPOINT}")
+
+    by_rule: dict[str, list[bool]] = {r.id: [] for r in rules}
+    latency_ms: list[float] = []
+    for row in rows:
+        ctx = context(row.text)
+        for rule in rules:
+            start = time.perf_counter()
+            fired = rule.check.fn(ctx, rule.params, gate.resources) is not None
+            if rule.check.name == "fraud_semantic":
+                latency_ms.append((time.perf_counter() - start) * 1000)  # a new utterance: embed + matmul
+            by_rule[rule.id].append(fired)
+    caught = [any(by_rule[r.id][i] for r in rules) for i in range(len(rows))]
+
+    report: dict[str, Any] = {
+        "csv": str(args.csv),
+        "rows": len(rows),
+        "policy_version": pack.short_version,
+        "rules": [r.id for r in rules],
+        "either": summarise(rows, caught),
+        "by_rule": {rid: summarise(rows, hits) for rid, hits in by_rule.items()},
+        "gate_build_s": round(build_s, 2),
+        "semantic_check_ms": {
+            "p50": round(statistics.median(latency_ms), 2) if latency_ms else None,
+            "p95": round(float(np.percentile(latency_ms, 95)), 2) if latency_ms else None,
+        },
+    }
+    if args.sweep:
+        report["sweep"] = sweep(gate, rows)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print_report(report)
+    if args.errors:
+        for row, hit in zip(rows, caught, strict=True):
+            if hit != row.fraud:
+                print(f"{'MISSED' if row.fraud else 'FALSE '} [{row.lang} {row.fraud_type or '-'}] {row.text}")
+
+
+def sweep(gate: Gate, rows: list[Row]) -> list[dict[str, Any]]:
+    """Semantic rule alone, over a grid of (k, min_score, min_margin): for calibration, never on a blind set."""
+    index = gate.resources.semantic
+    if index is None:
+        return []
+    out = []
+    for k in (1, 3, 5, 8):
+        matches = [index.match([row.text], k)[0] for row in rows]
+        for min_score in (0.0, 0.2, 0.3):
+            for min_margin in np.arange(-0.02, 0.0451, 0.005):
+                params = FraudSemanticParams(neighbours=k, min_score=min_score, min_margin=float(min_margin))
+                fired = [m.score >= params.min_score and m.margin >= params.min_margin for m in matches]
+                fraud = [f for f, r in zip(fired, rows, strict=True) if r.fraud]
+                benign = [f for f, r in zip(fired, rows, strict=True) if not r.fraud]
+                out.append(
+                    {
+                        "k": k,
+                        "min_score": min_score,
+                        "min_margin": round(float(min_margin), 3),
+                        "recall": rate(sum(fraud), len(fraud)),
+                        "false_alarm_rate": rate(sum(benign), len(benign)),
+                    }
+                )
+    return out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"{report['csv']}: {report['rows']} rows, policy {report['policy_version']}, rules {report['rules']}")
+    print(f"\n{'group (phrase OR semantic)':<44}{'n':>5}{'measure':>18}{'value':>8}")
+    for key, value in report["either"].items():
+        measure, figure = next((k, v) for k, v in value.items() if k != "n")
+        print(f"{key:<44}{value['n']:>5}{measure:>18}{figure:>8}")
+    for rule_id, summary in report["by_rule"].items():
+        fraud, benign = summary.get("fraud", {}), summary.get("benign", {})
+        print(f"\n{rule_id} alone: recall {fraud.get('recall')}, false alarms {benign.get('false_alarm_rate')}")
+    lat = report["semantic_check_ms"]
+    print(
+        f"\ngate build {report['gate_build_s']} s; semantic check per new utterance "
+        f"p50 {lat['p50']} ms, p95 {lat['p95']} ms"
+    )
+    for line in report.get("sweep", []):
+        print(
+            f"k={line['k']} min_score={line['min_score']:.2f} min_margin={line['min_margin']:+.3f}"
+            f"  recall {line['recall']}  false alarms {line['false_alarm_rate']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

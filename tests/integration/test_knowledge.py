@@ -1,0 +1,129 @@
+"""The knowledge base with the real e5 encoder, through its API and the ``vtm kb`` commands.
+
+Slow: loads multilingual-e5-small from the prepared models folder (``VTM_MODELS_DIR``) and embeds
+every entry once (cached there afterwards). The dev set ``tests/data/kb/dev.csv`` is ours and
+was used to calibrate ``knowledge/settings.yaml``; the bars below guard against regressions, the
+acceptance figures come from the independent blind set (``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vtm.knowledge import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT / "tests" / "data" / "kb" / "dev.csv"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def models() -> Path:
+    path = Path(os.environ["VTM_MODELS_DIR"])
+    if not (path / "multilingual-e5-small" / "config.json").is_file():
+        pytest.skip(f"e5 is not prepared in {path}; run `vtm models prepare`")
+    return path
+
+
+@pytest.fixture(scope="module")
+def kb(models: Path) -> KnowledgeBase:
+    import torch
+
+    torch.set_num_threads(1)
+    return KnowledgeBase.load(ROOT, models)
+
+
+@pytest.fixture(scope="module")
+def cli_env(models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {"VTM_DATA_DIR": str(tmp_path_factory.mktemp("data")), "VTM_MODELS_DIR": str(models)}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "entry"),
+    [
+        pytest.param(
+            "卡刚丢了，怎么让它不能用", "zh", "card_loss.how_to_report",
+            # A known miss, kept visible: "不能用" pulls e5 toward cards.activate ("刚办的卡不能用").
+            marks=pytest.mark.xfail(strict=True, reason="known miss: 不能用 ranks card activation first"),
+        ),
+        ("临时挂失过了几天会失效", "zh", "card_loss.temporary_validity"),
+        ("密码连着输错几回会锁住", "zh", "pin.attempts"),
+        ("为啥在机器上转账第二天才到", "zh", "transfers.delay_24h"),
+        ("流水能打多久以前的", "zh", "statements.max_period"),
+        ("有个自称公安的让我把钱转到安全账户", "zh", "fraud.safe_account"),
+        ("for how many days is a temporary loss report valid", "en", "card_loss.temporary_validity"),
+        ("what is the daily limit for kiosk transfers", "en", "transfers.daily_limit"),
+        ("how can I take back a transfer before it arrives", "en", "revoke.how"),
+        ("I forgot the PIN of my debit card", "en", "pin.forgotten"),
+    ],
+)
+def test_paraphrases_are_answered_with_the_right_entry(kb: KnowledgeBase, text: str, lang: str, entry: str) -> None:
+    result = kb.ask(text, "zh" if lang == "zh" else "en")
+    assert result.answered, (text, result.candidates[:3])
+    assert result.entry_id == entry
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("今天晚上吃什么好", "zh"), ("帮我查一下火车时刻表", "zh"), ("你觉得哪个足球队会赢", "zh"),
+     ("what's the capital of France", "en"), ("play some music for me", "en"), ("how tall is the tower", "en")],
+)
+def test_unrelated_questions_are_declined_with_the_handoff_prompt(kb: KnowledgeBase, text: str, lang: str) -> None:
+    result = kb.ask(text, "zh" if lang == "zh" else "en")
+    assert not result.answered, (text, result.candidates[:3])
+    assert result.entry_id is None
+    assert result.spoken == (kb.content.settings.decline.zh if lang == "zh" else kb.content.settings.decline.en)
+
+
+def test_an_answer_quotes_the_policy_figure(kb: KnowledgeBase) -> None:
+    result = kb.ask("一天最多能在这台机器上转多少钱", "zh")
+    assert result.entry_id == "transfers.daily_limit"
+    assert "5万元" in result.spoken
+
+
+def test_kb_ask_json_has_exactly_the_contract_fields(cli_env: dict[str, str]) -> None:
+    from vtm.cli import app
+
+    runner = CliRunner()
+    answered = runner.invoke(app, ["kb", "ask", "临时挂失能管几天", "--lang", "zh", "--json"], env=cli_env)
+    assert answered.exit_code == 0, answered.output
+    payload = json.loads(answered.stdout)
+    assert set(payload) == {"text", "lang", "entry", "score", "answer", "answered"}
+    assert payload["entry"] == "card_loss.temporary_validity"
+    assert payload["answered"] is True
+    assert payload["lang"] == "zh"
+    assert 0 < payload["score"] <= 1
+    declined = runner.invoke(app, ["kb", "ask", "what's the weather like on Mars", "--json"], env=cli_env)
+    assert declined.exit_code == 0, declined.output
+    payload = json.loads(declined.stdout)
+    assert payload == {**payload, "entry": None, "answered": False, "lang": "en",
+                       "answer": "I'm not sure about that. Shall I get a colleague for you?"}
+
+
+def test_kb_evaluate_on_the_dev_set_keeps_the_calibrated_figures(cli_env: dict[str, str]) -> None:
+    from vtm.cli import app
+
+    result = CliRunner().invoke(app, ["kb", "evaluate", str(DEV), "--json"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for lang in ("zh", "en"):
+        scores = report["by_lang"][lang]
+        assert scores["top1"] >= 0.80, (lang, scores)
+        assert scores["wrong_answer_rate"] <= 0.05, (lang, scores)
+    assert set(report["latency_ms"]) == {"p50", "p95"}
+
+
+def test_kb_validate_and_index_check_pass_on_the_shipped_content(cli_env: dict[str, str]) -> None:
+    from vtm.cli import app
+
+    runner = CliRunner()
+    validated = runner.invoke(app, ["kb", "validate"], env=cli_env)
+    assert validated.exit_code == 0, validated.output
+    assert "SAMPLE" in validated.output
+    assert runner.invoke(app, ["kb", "index", "--check"], env=cli_env).exit_code == 0

@@ -1,0 +1,198 @@
+"""Meaning-based matching of the customer's words against the fraud exemplars.
+
+The gate does not load a language model: the kiosk injects the one it already runs for intent
+recognition (multilingual-e5-small) through the :class:`TextEmbedder` port, and this module keeps
+the exemplar matrix and does one matrix product per utterance.
+
+How an utterance is scored (the figures are rule parameters, ``fraud_semantic`` in policy.yaml):
+
+1. Texts are normalised as speech arrives (NFKC, traditional -> simplified) and embedded as e5
+   *queries*. e5 embeddings are anisotropic (any two sentences have cosine ~0.8), so every vector
+   is centred on the mean of the exemplar set and re-normalised: similarities then spread over
+   roughly -0.2 .. 0.9 and a threshold means something.
+2. ``score`` = mean similarity of the ``k`` closest fraud lines; ``benign_score`` = the same over
+   the benign lines; ``margin = score - benign_score``. A line about paying a builder is close to
+   "pay a fee first" scripts too; the margin asks whether it is *closer* to the scripts than to
+   the ordinary reasons, which a single absolute threshold cannot. Averaging ``k`` neighbours
+   keeps one odd exemplar from deciding alone.
+3. The nearest fraud line names the fraud type and the exemplar in the verdict.
+
+Exemplar embeddings are computed once per (exemplar file hash, embedder model id) and cached as
+a ``.npy`` file when a cache folder is given; utterance embeddings are memoised per text, so the
+four transfer checkpoints of one session embed each utterance once.
+
+Usage::
+
+    index = SemanticIndex(pack.exemplars, embedder, cache_dir=models_path / "fraud-exemplars")
+    best = index.best(["派出所打电话说我的卡牵扯到案子"], neighbours=3)
+    best.exemplar.fraud_type, best.score, best.margin
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from vtm.compliance.exemplars import Exemplar, ExemplarSet
+from vtm.records.audit import sha256_hex
+
+__all__ = ["PREPARATION_VERSION", "SemanticIndex", "SemanticMatch", "TextEmbedder", "prepare_text"]
+
+_log = logging.getLogger(__name__)
+
+Matrix = npt.NDArray[np.float32]
+
+PREPARATION_VERSION = "fraud-semantic-v1"
+"""Bump when text preparation or centring changes: cached exemplar matrices are then recomputed."""
+
+_BATCH = 32
+_MEMO = 512  # utterances remembered (a session has at most a handful)
+
+
+class TextEmbedder(Protocol):
+    """Sentence embeddings of short customer utterances (the port the kiosk's NLU encoder fills).
+
+    ``embed`` returns one L2-normalised row per text (float32, ``[len(texts), dim]``), embedding
+    each text as a *query* (e5: ``"query: " + text``). ``model_id`` names the weights and the
+    pooling, so cached exemplar vectors are never mixed with another model's.
+    """
+
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, texts: Sequence[str]) -> Matrix: ...
+
+
+def prepare_text(text: str) -> str:
+    """What is embedded: NFKC (full-width -> half-width) and simplified Chinese, whitespace collapsed."""
+    import zhconv  # its dictionary loads on first use
+
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join(str(zhconv.convert(text, "zh-cn")).split())
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticMatch:
+    """How one utterance compares with the exemplars (centred cosine similarities)."""
+
+    utterance: str
+    exemplar: Exemplar
+    """The closest fraud line: it names the fraud type."""
+    similarity: float
+    """Similarity to that closest fraud line."""
+    score: float
+    """Mean similarity of the ``k`` closest fraud lines."""
+    benign_score: float
+    """Mean similarity of the ``k`` closest benign lines."""
+    nearest_benign: Exemplar
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.benign_score
+
+
+def _normalise(matrix: Matrix) -> Matrix:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    normalised: Matrix = (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
+
+
+class SemanticIndex:
+    """The exemplar set embedded and centred; scores utterances against it."""
+
+    def __init__(self, exemplars: ExemplarSet, embedder: TextEmbedder, *, cache_dir: Path | None = None) -> None:
+        self.exemplars = exemplars
+        self.embedder = embedder
+        self.key = sha256_hex(f"{PREPARATION_VERSION}\n{exemplars.content_hash}\n{embedder.model_id}")
+        raw = self._exemplar_vectors(cache_dir)
+        self._centre = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
+        centred = _normalise(raw - self._centre)
+        n_fraud = len(exemplars.fraud)
+        self._fraud = centred[:n_fraud]
+        self._benign = centred[n_fraud:]
+        self._memo: OrderedDict[str, Matrix] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: Sequence[str]) -> Matrix:
+        rows = [self.embedder.embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
+        matrix = np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(texts) or not np.isfinite(matrix).all():
+            raise ValueError(f"embedder {self.embedder.model_id!r} returned {matrix.shape} for {len(texts)} texts")
+        return matrix
+
+    def _exemplar_vectors(self, cache_dir: Path | None) -> Matrix:
+        texts = [prepare_text(e.text) for e in self.exemplars.all]
+        cached = None if cache_dir is None else cache_dir / f"fraud-exemplars-{self.key[:32]}.npy"
+        if cached is not None and cached.is_file():
+            try:
+                matrix: Matrix = np.load(cached, allow_pickle=False)
+                if matrix.dtype == np.float32 and matrix.ndim == 2 and matrix.shape[0] == len(texts):
+                    return matrix
+                _log.warning("event=fraud_exemplar_cache_mismatch path=%s shape=%s", cached, matrix.shape)
+            except (OSError, ValueError) as exc:
+                _log.warning("event=fraud_exemplar_cache_unreadable path=%s error=%s", cached, exc)
+        matrix = self._embed(texts)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            # Written beside the target and renamed: a concurrent reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".npy.partial")
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, matrix, allow_pickle=False)
+            os.replace(tmp, cached)
+        return matrix
+
+    def _utterance_vectors(self, texts: Sequence[str]) -> Matrix:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            fresh = _normalise(self._embed(missing) - self._centre)
+            with self._lock:
+                for text, row in zip(missing, fresh, strict=True):
+                    self._memo[text] = row
+                while len(self._memo) > _MEMO:
+                    self._memo.popitem(last=False)
+        with self._lock:
+            return np.stack([self._memo[t] for t in texts])
+
+    def match(self, utterances: Sequence[str], neighbours: int) -> list[SemanticMatch]:
+        """One :class:`SemanticMatch` per non-empty utterance, in order."""
+        originals = [u for u in utterances if prepare_text(u)]
+        if not originals:
+            return []
+        vectors = self._utterance_vectors([prepare_text(u) for u in originals])
+        to_fraud = vectors @ self._fraud.T
+        to_benign = vectors @ self._benign.T
+        k_fraud = min(neighbours, to_fraud.shape[1])
+        k_benign = min(neighbours, to_benign.shape[1])
+        out: list[SemanticMatch] = []
+        for row, utterance in enumerate(originals):
+            fraud_row, benign_row = to_fraud[row], to_benign[row]
+            top_fraud = np.partition(fraud_row, -k_fraud)[-k_fraud:]
+            top_benign = np.partition(benign_row, -k_benign)[-k_benign:]
+            nearest = int(fraud_row.argmax())
+            out.append(
+                SemanticMatch(
+                    utterance=utterance,
+                    exemplar=self.exemplars.fraud[nearest],
+                    similarity=float(fraud_row[nearest]),
+                    score=float(top_fraud.mean()),
+                    benign_score=float(top_benign.mean()),
+                    nearest_benign=self.exemplars.benign[int(benign_row.argmax())],
+                )
+            )
+        return out
+
+    def best(self, utterances: Sequence[str], neighbours: int) -> SemanticMatch | None:
+        """The utterance with the largest margin (the most fraud-like), or None without words."""
+        return max(self.match(utterances, neighbours), key=lambda m: m.margin, default=None)

@@ -1,0 +1,93 @@
+"""``vtm serve``: the kiosk service and its screen.
+
+::
+
+    vtm serve [--host 127.0.0.1] [--port 8600]     # the screen at http://HOST:PORT/kiosk
+              [--simulate-devices]                # developer mode: the device panel stands in for hardware
+              [--demo-bank]                       # reset the embedded sandbox bank to the demo customers first
+              [--kiosk VTM-0001 --kiosk VTM-0002] # serve several kiosks (page: /kiosk?kiosk=VTM-0002)
+              [--voice]                           # the page's microphone and spoken replies
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Annotated
+
+import typer
+
+__all__ = ["register", "serve"]
+
+_KIOSK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8600,
+    simulate_devices: Annotated[bool, typer.Option(
+        "--simulate-devices", help="Developer mode: a device panel on the page (card, PIN pad, ID, face, printer)",
+    )] = False,
+    demo_bank: Annotated[bool, typer.Option(
+        "--demo-bank", help="Reset the embedded sandbox bank to the demo customers (docs/demo-cards.md) first",
+    )] = False,
+    kiosk: Annotated[list[str] | None, typer.Option(
+        "--kiosk", help="A kiosk id this process serves (repeat for several; default VTM_KIOSK_ID)")] = None,
+    voice: Annotated[bool, typer.Option(
+        "--voice", help="The page's microphone goes through end of turn + ASR; replies are spoken (Whisper, espeak-ng)",
+    )] = False,
+    reset_after: Annotated[float, typer.Option(
+        "--reset-after", min=1, max=600, help="Seconds the goodbye stays on screen")] = 8.0,
+) -> None:
+    """The kiosk screen: page at /kiosk, WebSocket at /ws/{kiosk_id}, health at /healthz."""
+    import uvicorn
+
+    from vtm.cli import err, settings_or_exit
+    from vtm.kiosk.bootstrap import bootstrap
+    from vtm.kiosk.server.app import create_app
+    from vtm.kiosk.server.protocol import DemoCardHint
+    from vtm.kiosk.server.service import KioskService, ServiceOptions
+
+    settings = settings_or_exit()
+    # One event per line, key=value (session and turn ids; never what the customer said).
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    kiosk_ids = tuple(dict.fromkeys(kiosk or [settings.kiosk_id]))
+    bad = [k for k in kiosk_ids if not _KIOSK_ID.fullmatch(k)]
+    if bad:
+        raise typer.BadParameter(f"kiosk ids are 1-64 letters, digits, '-' or '_': {bad}")
+    hints: tuple[DemoCardHint, ...] = ()
+    if demo_bank:
+        if settings.bank_url:
+            err.print("[red]--demo-bank resets the embedded sandbox bank; VTM_BANK_URL points elsewhere[/red]")
+            raise typer.Exit(2)
+        from vtm.banking.sandbox import create_bank_engine
+        from vtm.banking.sandbox.seed import seed_demo_bank
+
+        engine = create_bank_engine(settings.bank_db_url)
+        try:
+            cards = seed_demo_bank(engine, date.today(), reset=True)  # noqa: DTZ011 - the kiosk's local day
+        finally:
+            engine.dispose()
+        hints = tuple(DemoCardHint(card_number=c.card_number, holder=c.customer_name, id_number=c.id_number)
+                      for c in cards)
+        err.print(f"demo bank ready: {len(cards)} demo cards (PINs in docs/demo-cards.md)")
+    options = ServiceOptions(kiosk_ids=kiosk_ids, simulate_devices=simulate_devices, reset_after_s=reset_after,
+                             demo_cards=hints)
+    kit = None
+    if voice:
+        from vtm.kiosk.server.voice import VoiceKit
+        from vtm.speech.asr import Recognizer
+        from vtm.speech.tts import Synthesizer
+        from vtm.speech.whisper_files import whisper_dir
+
+        kit = VoiceKit(Recognizer(whisper_dir(settings.models_path)), Synthesizer())
+    service = KioskService(bootstrap(settings), options, voice=kit)
+    err.print(f"kiosk screen on http://{host}:{port}/kiosk" + (" (developer mode: simulated devices)"
+                                                              if simulate_devices else ""))
+    uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="info",
+                                  proxy_headers=False, ws_max_size=64 * 1024)).run()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,365 @@
+"""The kiosk service: client messages in, screen messages out, one customer session per kiosk.
+
+Transport-free (the WebSocket endpoint in :mod:`vtm.kiosk.server.app` is one driver; tests may
+drive it directly). Each kiosk's messages are handled one at a time (an ``asyncio.Lock`` per
+kiosk keeps the dialog's turns in order); every dialog call runs in a worker thread so NLU,
+database and core-bank work never block the event loop. ``max_parallel_turns`` bounds how many
+kiosks' turns run at once: the NLU model and the audit chain are shared by every kiosk of the
+process, and on a 2-core kiosk PC one at a time is the measured-safe default.
+
+Usage::
+
+    service = KioskService(bootstrap(settings), ServiceOptions(kiosk_ids=("VTM-0001",)))
+    await service.warm_up()
+    messages = await service.handle("VTM-0001", Say(text="我要转账"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Final, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from vtm.banking.errors import CoreBankingError
+from vtm.devices import DeviceError, Devices, PressButton, SimulatedDevices, parse_device_command
+from vtm.dialog.manager import DialogManager
+from vtm.dialog.turn import TurnRecord
+from vtm.kiosk.bootstrap import KioskServices
+from vtm.kiosk.server.locale import ScreenLocale, load_screen_locale
+from vtm.kiosk.server.protocol import (
+    ButtonPressed,
+    CallPerson,
+    ClientMessage,
+    DemoCardHint,
+    DeviceUsed,
+    ElderlyMode,
+    ErrorMessage,
+    Hello,
+    Lang,
+    LanguageSwitch,
+    Reset,
+    Say,
+    ServerMessage,
+    Start,
+)
+from vtm.kiosk.server.sessions import InMemorySessionRepository, KioskSession, SessionRepository
+from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
+from vtm.kiosk.server.voice import AUDIO_NAME, BrowserMicrophone, VoiceKit, speak_replies
+from vtm.kiosk.voice import VoiceFrontEnd
+from vtm.speech.listen import Utterance
+
+__all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
+
+_log = logging.getLogger(__name__)
+_WARM_UP: Final[tuple[tuple[str, Lang], ...]] = (("你好", "zh"), ("hello", "en"))
+
+DeviceFactory = Callable[[str], Devices]
+_T = TypeVar("_T")
+
+
+def _listen(front: VoiceFrontEnd, utterance: Utterance, dm: DialogManager) -> TurnRecord:
+    return front.listen(utterance.audio, dm).record
+
+
+class UnknownKiosk(LookupError):
+    """A client named a kiosk this process does not serve (not retry-safe: fix the URL)."""
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """How the service runs; read once at start (``vtm serve`` options)."""
+
+    kiosk_ids: tuple[str, ...]
+    simulate_devices: bool = False
+    reset_after_s: float = 8.0  # the goodbye stays on screen this long, then the idle screen
+    demo_cards: tuple[DemoCardHint, ...] = ()
+    max_parallel_turns: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.kiosk_ids:
+            raise ValueError("a kiosk service serves at least one kiosk")
+        if self.max_parallel_turns < 1:
+            raise ValueError("max_parallel_turns must be at least 1")
+
+
+@dataclass
+class _Kiosk:
+    """Per-kiosk state that outlives customer sessions: turn order and the idle screen's choices."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lang: Lang | None = None
+    elderly: bool = False
+
+
+class KioskService:
+    """Serves the screens of ``options.kiosk_ids`` over one set of engine services."""
+
+    def __init__(self, services: KioskServices, options: ServiceOptions, *,
+                 repository: SessionRepository | None = None, locale: ScreenLocale | None = None,
+                 devices: DeviceFactory | None = None, voice: VoiceKit | None = None) -> None:
+        self.services = services
+        self.voice = voice  # None: text and touch only (no --voice)
+        self.options = options
+        self.locale = locale or load_screen_locale()
+        self.repository: SessionRepository = repository or InMemorySessionRepository()
+        self._devices = devices or self._simulated_devices
+        self._kiosks = {kiosk_id: _Kiosk() for kiosk_id in options.kiosk_ids}
+        self._limiter = anyio.CapacityLimiter(options.max_parallel_turns)
+        self.ready = False
+
+    # Lifecycle -------------------------------------------------------------------------------
+    async def warm_up(self) -> None:
+        """Load and warm the NLU model before the first customer speaks (never on their first word)."""
+        nlu = self.services.nlu
+        for text, lang in _WARM_UP:
+            await anyio.to_thread.run_sync(partial(nlu.parse, text, lang=lang))
+        if self.voice is not None:
+            await anyio.to_thread.run_sync(self.voice.recognizer.model)  # Whisper loads before the first customer
+        self.ready = True
+
+    async def close(self) -> None:
+        """Record the end of every open session (the service is stopping)."""
+        for session in self.repository.all():
+            self.repository.remove(session.kiosk_id)
+            await self._run(session.dm.close)
+        if self.voice is not None:
+            await self._run(self.voice.close)
+
+    # Messages --------------------------------------------------------------------------------
+    def serves(self, kiosk_id: str) -> bool:
+        return kiosk_id in self._kiosks
+
+    async def connect(self, kiosk_id: str) -> list[ServerMessage]:
+        """What a (re)connecting screen needs: hello, then the running session's captions and screen."""
+        kiosk = self._kiosk(kiosk_id)
+        async with kiosk.lock:
+            session = self.repository.get(kiosk_id)
+            if session is None:
+                return [self._hello(kiosk_id, None, resumed=False)]
+            view = session.view.messages() if session.view is not None else []
+            return [self._hello(kiosk_id, session, resumed=True), *session.history, *view]
+
+    async def handle(self, kiosk_id: str, message: ClientMessage) -> list[ServerMessage]:
+        """Act on one client message; returns the messages for every screen of the kiosk
+        (an :class:`ErrorMessage` is meant for the sender only)."""
+        kiosk = self._kiosk(kiosk_id)
+        async with kiosk.lock:
+            return await self._handle(kiosk_id, kiosk, message)
+
+    async def hear(self, kiosk_id: str, pcm16: bytes) -> list[ServerMessage]:
+        """A chunk of the page's microphone; a finished utterance is a dialog turn (ASR, dialog, TTS)."""
+        kiosk = self._kiosk(kiosk_id)
+        async with kiosk.lock:
+            session = self.repository.get(kiosk_id)
+            if self.voice is None or session is None or session.microphone is None or session.dm.session.ended:
+                return []  # nobody to listen for: the chunk is dropped, never stored
+            microphone, dm = session.microphone, session.dm
+            try:
+                utterances = await self._run(lambda: microphone.feed(pcm16, dm.session.elderly))
+            except ValueError:
+                return [self._error(kiosk, session, "bad_message")]
+            front = session.front
+            assert front is not None  # set together with the microphone
+            out: list[ServerMessage] = []
+            for utterance in utterances:
+                out += await self._play(session, partial(_listen, front, utterance, dm), spoken=True)
+            return out
+
+    async def _handle(self, kiosk_id: str, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
+        session = self.repository.get(kiosk_id)
+        if isinstance(message, Reset):
+            return await self._reset(kiosk_id, kiosk, session)
+        if isinstance(message, ElderlyMode):
+            kiosk.elderly = message.on
+            if session is None or session.dm.session.ended:
+                return [self._hello(kiosk_id, None, resumed=False)]
+            return await self._elderly(session, message.on)
+        if isinstance(message, LanguageSwitch) and (session is None or session.dm.session.ended):
+            kiosk.lang = message.lang
+            return [self._hello(kiosk_id, None, resumed=False)]
+        if isinstance(message, DeviceUsed) and not self.options.simulate_devices:
+            return [self._error(kiosk, session, "developer_only")]
+        opened: list[ServerMessage] = []
+        if session is None or session.dm.session.ended:
+            if session is not None:
+                await self._discard(session)
+            session, opened = await self._open(kiosk_id, kiosk, message)
+            if isinstance(message, Start):
+                return opened
+        return [*opened, *await self._turn(session, kiosk, message)]
+
+    async def _turn(self, session: KioskSession, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
+        dm = session.dm
+        if isinstance(message, Start) or (isinstance(message, LanguageSwitch) and message.lang == dm.session.lang):
+            return await self._redraw(session)  # nothing changes: a second touch, the language already chosen
+        if isinstance(message, DeviceUsed):
+            try:
+                command = parse_device_command(message.command)
+                if isinstance(session.devices, SimulatedDevices):
+                    session.devices.apply(command)
+            except DeviceError as exc:
+                # Device errors never echo a PIN (vtm.devices.commands); the panel shows why.
+                return [ErrorMessage(code="device", message=str(exc))]
+            return await self._play(session, lambda: dm.handle_device(command))
+        if isinstance(message, ButtonPressed):
+            button = PressButton(message.button)
+            return await self._play(session, lambda: dm.handle_device(button))
+        said = self._utterance(dm, message)
+        if said is None:
+            return [self._error(kiosk, session, "bad_message")]
+        return await self._play(session, lambda: dm.handle_text(said))
+
+    async def _elderly(self, session: KioskSession, on: bool) -> list[ServerMessage]:
+        """The screen sets the session's flag itself: the dialog has no call for it, and its spoken
+        trigger ("说慢一点") at a read-back counts as an unclear answer (see docs/kiosk.md)."""
+        session.dm.session.elderly = on  # the dialog renders its next prompts in the elderly variants
+        return await self._redraw(session)
+
+    def _utterance(self, dm: DialogManager, message: ClientMessage) -> str | None:
+        """What the customer said, typed, keyed in or chose; the screen's own buttons say it for them.
+
+        The language switch and "call a person" go through the dialog as the words a customer
+        would say (from the screen locale), so they are recorded and handled like speech.
+        """
+        if isinstance(message, Say):
+            return message.text
+        if isinstance(message, CallPerson):
+            return self.locale.command(dm.session.lang, "call_person")
+        if isinstance(message, LanguageSwitch):
+            return self.locale.command(dm.session.lang, f"to_{message.lang}")
+        return None
+
+    # Sessions --------------------------------------------------------------------------------
+    async def _open(self, kiosk_id: str, kiosk: _Kiosk,
+                    message: ClientMessage) -> tuple[KioskSession, list[ServerMessage]]:
+        lang = message.lang if isinstance(message, Start) and message.lang else kiosk.lang
+        devices = self._devices(kiosk_id)
+        services = replace(self.services, devices=devices,
+                           settings=self.services.settings.model_copy(update={"kiosk_id": kiosk_id}))
+
+        def open_session() -> KioskSession:
+            state = services.new_session(lang)
+            state.elderly = kiosk.elderly
+            session = KioskSession(kiosk_id, DialogManager(services, state), devices)
+            if self.voice is not None:
+                out_dir = services.settings.audio_dir / state.session_id
+                out_dir.mkdir(parents=True, exist_ok=True)
+                session.front = self.voice.front_end(out_dir)
+                session.microphone = BrowserMicrophone(elderly=state.elderly)
+            return session
+
+        session = await self._run(open_session)
+        self.repository.put(session)
+        _log.info("session_opened kiosk=%s session=%s lang=%s", kiosk_id, session.session_id, session.dm.session.lang)
+        return session, [self._hello(kiosk_id, session, resumed=False), *await self._play(session, session.dm.start)]
+
+    async def _discard(self, session: KioskSession) -> None:
+        self.repository.remove(session.kiosk_id)
+        await self._run(session.dm.close)
+        _log.info("session_closed kiosk=%s session=%s outcome=%s", session.kiosk_id, session.session_id,
+                  session.dm.session.outcome.value)
+
+    async def _reset(self, kiosk_id: str, kiosk: _Kiosk, session: KioskSession | None) -> list[ServerMessage]:
+        if session is not None:
+            await self._discard(session)
+        kiosk.elderly = False  # the next customer starts with the kiosk's defaults
+        kiosk.lang = None
+        return [self._hello(kiosk_id, None, resumed=False)]
+
+    async def _play(self, session: KioskSession, step: Callable[[], TurnRecord], *,
+                    spoken: bool = False) -> list[ServerMessage]:
+        """Run one dialog turn in a worker thread and describe the screen after it.
+
+        With voice, the replies are synthesised (``spoken``: the voice front end already did).
+        """
+        dm = session.dm
+        audio: dict[int, str] = {}
+
+        def run() -> tuple[TurnRecord, ScreenView]:
+            record = step()
+            front = session.front
+            if front is not None:
+                if not spoken:
+                    speak_replies(front, dm, record.turn, record.replies)
+                audio.update({i: self._audio_url(session, f"turn-{record.turn}-{i}.wav")
+                              for i in range(len(record.replies))
+                              if (front.out_dir / f"turn-{record.turn}-{i}.wav").is_file()})
+            session.read_back = read_back_text(dm, record.replies, session.read_back)
+            view = ScreenView.of(dm, self.locale, record.turn, record.state or "idle", session.read_back,
+                                 self.options.reset_after_s)
+            return record, view
+
+        record, view = await self._run(run)
+        said = turn_messages(record, dm, audio)
+        session.history.extend(said)
+        session.view = view
+        _log.info("turn kiosk=%s session=%s turn=%d state=%s replies=%d", session.kiosk_id, session.session_id,
+                  record.turn, record.state, len(record.replies))
+        return [*said, *view.messages()]
+
+    async def _redraw(self, session: KioskSession) -> list[ServerMessage]:
+        dm = session.dm
+
+        def draw() -> ScreenView:
+            state = session.view.state.state if session.view is not None else "idle"
+            return ScreenView.of(dm, self.locale, dm.session.turn, state, session.read_back,
+                                 self.options.reset_after_s)
+
+        session.view = await self._run(draw)
+        return session.view.messages()
+
+    # Helpers ---------------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[], _T]) -> _T:
+        return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+
+    def audio_file(self, kiosk_id: str, session_id: str, name: str) -> Path | None:
+        """A reply recording of the kiosk's *current* session (None for anything else)."""
+        session = self.repository.get(kiosk_id) if self.serves(kiosk_id) else None
+        if session is None or session.front is None or session.session_id != session_id \
+                or not AUDIO_NAME.fullmatch(name):
+            return None
+        path = session.front.out_dir / name
+        return path if path.is_file() else None
+
+    @staticmethod
+    def _audio_url(session: KioskSession, name: str) -> str:
+        return f"/kiosk/audio/{session.kiosk_id}/{session.session_id}/{name}"
+
+    def _kiosk(self, kiosk_id: str) -> _Kiosk:
+        try:
+            return self._kiosks[kiosk_id]
+        except KeyError:
+            raise UnknownKiosk(kiosk_id) from None
+
+    def _hello(self, kiosk_id: str, session: KioskSession | None, *, resumed: bool) -> Hello:
+        kiosk = self._kiosks[kiosk_id]
+        state = session.dm.session if session is not None else None
+        return Hello(kiosk_id=kiosk_id, session_id=state.session_id if state else None,
+                     lang=state.lang if state else (kiosk.lang or self.services.settings.language),
+                     elderly=state.elderly if state else kiosk.elderly,
+                     developer=self.options.simulate_devices, resumed=resumed, voice=self.voice is not None,
+                     reset_after_s=self.options.reset_after_s,
+                     demo_cards=self.options.demo_cards if self.options.simulate_devices else ())
+
+    def _error(self, kiosk: _Kiosk, session: KioskSession | None, code: str) -> ErrorMessage:
+        lang: Lang = session.dm.session.lang if session is not None else (kiosk.lang or self.services.settings.language)
+        return ErrorMessage.model_validate({"code": code, "message": self.locale.text(lang, f"error.{code}")})
+
+    def _simulated_devices(self, kiosk_id: str) -> Devices:
+        core = self.services.core
+
+        def id_name(id_number: str) -> str | None:
+            try:
+                return core.verify_identity(id_number).customer_name
+            except CoreBankingError:
+                return None
+
+        return Devices.simulated(self.services.settings.output_dir / kiosk_id, id_lookup=id_name,
+                                 clock=self.services.clock)

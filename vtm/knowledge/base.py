@@ -1,0 +1,134 @@
+"""``KnowledgeBase``: a customer's question in, an entry's answer or a decline out.
+
+normalise (as the NLU does) -> e5 similarity to every question variant (best per entry) and
+BM25 over the entry's variants in the question's language -> fused score per entry -> answer
+with the best entry only if its score reaches the calibrated threshold in ``settings.yaml``,
+otherwise decline with the prompt that offers a colleague. Answers are the bank's texts with
+figures filled in at load; nothing is generated.
+
+Usage::
+
+    kb = KnowledgeBase.load(settings.content_root, settings.models_path)      # or encoder=shared
+    result = kb.ask("临时挂失能管几天", "zh")
+    if result.answered:
+        speak(result.spoken); show(result.screen)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from vtm.knowledge.dense import DenseIndex, SentenceEncoder
+from vtm.knowledge.lexical import LexicalIndex
+from vtm.knowledge.loader import LANGS, Entry, KnowledgeContent, load_knowledge
+from vtm.knowledge.models import RetrievalSettings
+from vtm.knowledge.results import Answer, Candidate, Decline
+from vtm.nlu.normalize import detect_lang, normalize
+from vtm.nlu.types import Lang
+
+__all__ = ["KnowledgeBase", "cache_dir"]
+
+
+def cache_dir(models_path: Path) -> Path:
+    """Where entry embeddings are cached (beside the other prepared models)."""
+    return models_path / "knowledge"
+
+
+def _indexed_texts(entry: Entry, lang: Lang) -> list[str]:
+    title = entry.title.zh if lang == "zh" else entry.title.en
+    return [normalize(t, lang).text for t in (title, *entry.questions[lang])]
+
+
+class KnowledgeBase:
+    """Immutable after construction; ``ask`` is safe to call from several threads."""
+
+    def __init__(self, content: KnowledgeContent, encoder: SentenceEncoder, cache: Path | None = None) -> None:
+        self.content = content
+        self.settings: RetrievalSettings = content.settings.retrieval
+        self._entries = content.entries
+        self._by_id = {e.id: e for e in content.entries}
+        self._lexical = LexicalIndex(
+            {lang: [" ".join(_indexed_texts(e, lang)) for e in self._entries] for lang in LANGS}
+        )
+        self._dense = DenseIndex.build(
+            encoder, [[t for lang in LANGS for t in _indexed_texts(e, lang)] for e in self._entries], cache
+        )
+
+    @classmethod
+    def load(
+        cls, content_root: Path, models_path: Path, encoder: SentenceEncoder | None = None
+    ) -> KnowledgeBase:
+        """Load ``content_root/knowledge`` and index it; load e5 from ``models_path`` unless one is given.
+
+        Pass the kiosk's own encoder so that one copy of e5 is in memory. Raises
+        :class:`~vtm.knowledge.errors.KnowledgeContentError` for invalid content and
+        :class:`~vtm.nlu.model.encoder.EncoderMissing` when e5 has not been prepared.
+        """
+        return cls.from_content(load_knowledge(content_root), models_path, encoder)
+
+    @classmethod
+    def from_content(
+        cls, content: KnowledgeContent, models_path: Path, encoder: SentenceEncoder | None = None
+    ) -> KnowledgeBase:
+        """Index already-loaded content; embeddings are cached under ``models_path``."""
+        if encoder is None:
+            from vtm.nlu.encoder_files import e5_dir
+            from vtm.nlu.model.encoder import E5Encoder
+
+            torch.set_num_threads(1)  # the kiosk's CPU is shared with ASR
+            encoder = E5Encoder.load(e5_dir(models_path))
+        return cls(content, encoder, cache_dir(models_path))
+
+    def _fused(self, text: str, lang: Lang) -> tuple[npt.NDArray[np.float32], ...]:
+        s = self.settings
+        dense = np.clip((self._dense.scores(text) - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
+        bm25 = self._lexical.scores(text, lang)
+        lexical = bm25 / (bm25 + s.lexical_saturation)
+        fused = s.dense_weight * dense + (1.0 - s.dense_weight) * lexical
+        return fused.astype(np.float32), dense.astype(np.float32), lexical.astype(np.float32)
+
+    def rank(self, text: str, lang: Lang | None = None) -> tuple[Lang, tuple[Candidate, ...]]:
+        """The question's language and every entry ranked by fused score (best first)."""
+        normalized = normalize(text, lang).text
+        language: Lang = lang or detect_lang(normalized)
+        if not normalized.strip():
+            return language, ()
+        fused, dense, lexical = self._fused(normalized, language)
+        order = np.argsort(-fused, kind="stable")
+        return language, tuple(
+            Candidate(self._entries[i].id, float(fused[i]), float(dense[i]), float(lexical[i])) for i in order
+        )
+
+    def ask(self, text: str, lang: Lang | None = None) -> Answer | Decline:
+        """Answer ``text`` from the entry that matches it best, or decline when none is close enough.
+
+        ``lang`` is the language to answer in; detected from the text when not given.
+        """
+        language, ranked = self.rank(text, lang)
+        top = ranked[: self.settings.candidates]
+        best = top[0] if top else None
+        threshold = self.settings.threshold.zh if language == "zh" else self.settings.threshold.en
+        if best is None or best.score < threshold:
+            decline = self.content.settings.decline
+            return Decline(
+                score=best.score if best else 0.0,
+                lang=language,
+                spoken=decline.zh if language == "zh" else decline.en,
+                screen=decline.zh if language == "zh" else decline.en,
+                candidates=top,
+            )
+        entry = self._by_id[best.entry_id]
+        return Answer(
+            entry_id=entry.id,
+            score=best.score,
+            lang=language,
+            spoken=entry.spoken.zh if language == "zh" else entry.spoken.en,
+            screen=entry.screen.zh if language == "zh" else entry.screen.en,
+            transaction=entry.transaction,
+            grade=entry.grade,
+            candidates=top,
+        )

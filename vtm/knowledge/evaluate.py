@@ -1,0 +1,182 @@
+"""Measure the knowledge base on a question set: answers, declines and latency, per language.
+
+A question set is a CSV with columns ``text,lang,entry``; ``entry`` is the id that should
+answer, or empty when no entry should (the kiosk must decline). Reported per language and
+overall: top-1 accuracy on answerable questions (answered with the right entry; a decline
+counts as a miss), the ranking's own top-1 (ignoring the threshold), the wrong-answer rate on
+unanswerable questions, and p50/p95 latency of :meth:`KnowledgeBase.ask`.
+
+Usage::
+
+    questions = read_questions(Path("tests/data/kb/dev.csv"), kb.content)
+    report = evaluate(kb, questions)
+    report.overall.top1, report.overall.wrong_answer_rate
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vtm.knowledge.base import KnowledgeBase
+from vtm.knowledge.errors import EvaluationFileError
+from vtm.knowledge.loader import LANGS, KnowledgeContent
+from vtm.nlu.types import Lang
+
+__all__ = ["EvaluationReport", "Question", "Scores", "evaluate", "read_questions", "sweep"]
+
+_COLUMNS = ("text", "lang", "entry")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    lang: Lang
+    entry: str | None
+
+
+def read_questions(path: Path, content: KnowledgeContent | None = None) -> list[Question]:
+    """Read a question set; with ``content``, every expected entry id must exist in it."""
+    known = {e.id for e in content.entries} if content is not None else None
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or tuple(reader.fieldnames[:3]) != _COLUMNS:
+                raise EvaluationFileError(f"{path}: the header must be text,lang,entry, found {reader.fieldnames}")
+            questions: list[Question] = []
+            for row_number, row in enumerate(reader, start=2):
+                text, lang, entry = (row.get(c) or "" for c in _COLUMNS)
+                if not text.strip():
+                    raise EvaluationFileError(f"{path}: row {row_number}: empty text")
+                if lang not in LANGS:
+                    raise EvaluationFileError(f"{path}: row {row_number}: lang must be zh or en, found {lang!r}")
+                entry = entry.strip()
+                if entry and known is not None and entry not in known:
+                    raise EvaluationFileError(f"{path}: row {row_number}: no entry {entry!r} in the knowledge base")
+                questions.append(Question(text.strip(), "zh" if lang == "zh" else "en", entry or None))
+    except OSError as exc:
+        raise EvaluationFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return questions
+
+
+@dataclass(slots=True)
+class Scores:
+    """Counts for one slice of the set (a language, or all)."""
+
+    answerable: int = 0
+    correct: int = 0
+    ranked_first: int = 0
+    declined_answerable: int = 0
+    unanswerable: int = 0
+    wrongly_answered: int = 0
+
+    @property
+    def top1(self) -> float | None:
+        return self.correct / self.answerable if self.answerable else None
+
+    @property
+    def ranking_top1(self) -> float | None:
+        return self.ranked_first / self.answerable if self.answerable else None
+
+    @property
+    def wrong_answer_rate(self) -> float | None:
+        return self.wrongly_answered / self.unanswerable if self.unanswerable else None
+
+    def as_dict(self) -> dict[str, Any]:
+        rounded = {k: (round(v, 4) if v is not None else None) for k, v in (
+            ("top1", self.top1), ("ranking_top1", self.ranking_top1), ("wrong_answer_rate", self.wrong_answer_rate))}
+        return {**asdict(self), **rounded}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    question: Question
+    ranked_first: str | None
+    answered: str | None
+    score: float
+    latency_ms: float
+
+
+@dataclass
+class EvaluationReport:
+    threshold: dict[str, float]
+    overall: Scores = field(default_factory=Scores)
+    by_lang: dict[str, Scores] = field(default_factory=lambda: {lang: Scores() for lang in LANGS})
+    latencies_ms: list[float] = field(default_factory=list)
+    mistakes: list[Outcome] = field(default_factory=list)
+
+    def latency(self, quantile: float) -> float:
+        return float(np.percentile(self.latencies_ms, quantile * 100)) if self.latencies_ms else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "questions": self.overall.answerable + self.overall.unanswerable,
+            "overall": self.overall.as_dict(),
+            "by_lang": {lang: s.as_dict() for lang, s in self.by_lang.items()},
+            "latency_ms": {"p50": round(self.latency(0.5), 2), "p95": round(self.latency(0.95), 2)},
+            "mistakes": [
+                {"text": m.question.text, "lang": m.question.lang, "expected": m.question.entry,
+                 "answered": m.answered, "ranked_first": m.ranked_first, "score": round(m.score, 4)}
+                for m in self.mistakes
+            ],
+        }
+
+
+def _tally(report: EvaluationReport, outcome: Outcome) -> None:
+    q = outcome.question
+    for scores in (report.overall, report.by_lang[q.lang]):
+        if q.entry is None:
+            scores.unanswerable += 1
+            scores.wrongly_answered += outcome.answered is not None
+        else:
+            scores.answerable += 1
+            scores.correct += outcome.answered == q.entry
+            scores.ranked_first += outcome.ranked_first == q.entry
+            scores.declined_answerable += outcome.answered is None
+    if outcome.answered != q.entry:
+        report.mistakes.append(outcome)
+
+
+def _ask(kb: KnowledgeBase, question: Question) -> Outcome:
+    started = time.perf_counter()
+    result = kb.ask(question.text, question.lang)
+    elapsed = (time.perf_counter() - started) * 1000
+    ranked_first = result.candidates[0].entry_id if result.candidates else None
+    return Outcome(question, ranked_first, result.entry_id, result.score, elapsed)
+
+
+def evaluate(kb: KnowledgeBase, questions: Sequence[Question]) -> EvaluationReport:
+    """Ask every question once (in the question's language) and tally the outcomes."""
+    report = EvaluationReport(kb.settings.threshold.model_dump())
+    for question in questions:
+        outcome = _ask(kb, question)
+        report.latencies_ms.append(outcome.latency_ms)
+        _tally(report, outcome)
+    return report
+
+
+def sweep(kb: KnowledgeBase, questions: Sequence[Question], thresholds: Sequence[float]) -> list[dict[str, Any]]:
+    """Top-1 and wrong-answer rate per language at each candidate threshold (ranks computed once).
+
+    This is how ``settings.yaml``'s thresholds are calibrated: per language, the lowest threshold
+    whose wrong-answer rate on the unanswerable questions stays within the target.
+    """
+    ranked = [(q, kb.rank(q.text, q.lang)[1]) for q in questions]
+    rows: list[dict[str, Any]] = []
+    for threshold in thresholds:
+        report = EvaluationReport({"zh": threshold, "en": threshold})
+        for question, candidates in ranked:
+            best = candidates[0] if candidates else None
+            answered = best.entry_id if best is not None and best.score >= threshold else None
+            _tally(report, Outcome(question, best.entry_id if best else None, answered, best.score if best else 0.0, 0))
+        rows.append({"threshold": round(threshold, 3),
+                     **{lang: {"top1": s.top1, "wrong_answer_rate": s.wrong_answer_rate}
+                        for lang, s in report.by_lang.items()}})
+    return rows

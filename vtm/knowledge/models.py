@@ -1,0 +1,220 @@
+"""The knowledge folder's file formats, as pydantic models (the shape a bank editor writes).
+
+``knowledge/``
+  ``settings.yaml``   :class:`SettingsFile`   answer threshold, fusion weights, the decline prompt
+  ``figures.yaml``    :class:`FiguresFile`    named figures and where each comes from (policy pack,
+                                              dialog settings, a regulation)
+  ``bank_facts.yaml`` :class:`BankFactsFile`  hotline, bank name, opening hours, fees (``sample: true``
+                                              while they are placeholders)
+  ``entries/*.yaml``  :class:`TopicFile`      one topic per file, its question-and-answer entries
+
+These models check the *shape* of each file. Cross-references (placeholders, transactions,
+figure sources, duplicate ids, the number of spoken sentences after rendering) are checked by
+:mod:`vtm.knowledge.loader`, which reports every problem with the file and the path inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "BankFactsFile",
+    "Bilingual",
+    "DialogFigure",
+    "EntrySpec",
+    "FigureFormat",
+    "FigureSpec",
+    "FiguresFile",
+    "Grade",
+    "PolicyFigure",
+    "QuestionVariants",
+    "RegulationFigure",
+    "RetrievalSettings",
+    "SettingsFile",
+    "Thresholds",
+    "TopicFile",
+]
+
+ENTRY_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+NAME = r"^[a-z][a-z0-9_]*$"
+MIN_VARIANTS = 3
+MAX_VARIANTS = 6
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Grade(StrEnum):
+    """Source grade as in DOMAIN.md: A primary source, B secondary sources agree, C weak, U unverified."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    U = "U"
+
+
+class Bilingual(_Doc):
+    """The same text in Mandarin (simplified) and English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
+
+
+def _distinct(values: list[str]) -> list[str]:
+    folded = ["".join(v.lower().split()) for v in values]
+    for i, text in enumerate(folded):
+        if not text:
+            raise ValueError(f"question {i} is empty")
+        if text in folded[:i]:
+            raise ValueError(f"question {values[i]!r} is given twice")
+    return values
+
+
+Variants = Annotated[list[str], Field(min_length=MIN_VARIANTS, max_length=MAX_VARIANTS)]
+
+
+class QuestionVariants(_Doc):
+    """How customers ask: 3 to 6 varied phrasings per language (their words, not the bank's)."""
+
+    zh: Variants
+    en: Variants
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _each_distinct(cls, value: list[str]) -> list[str]:
+        return _distinct([v.strip() for v in value])
+
+
+class EntrySpec(_Doc):
+    """One question and its answer, as written in ``entries/<topic>.yaml``."""
+
+    id: str = Field(pattern=ENTRY_ID, description="Stable id, e.g. card.loss.temporary_validity")
+    title: Bilingual = Field(description="One line naming what the entry answers (listed in INDEX.md)")
+    questions: QuestionVariants
+    spoken: Bilingual = Field(description="What the kiosk says: at most two short sentences")
+    screen: Bilingual = Field(description="What the kiosk shows: the fuller answer")
+    source: str = Field(min_length=1, description="Regulation, DOMAIN.md section or bank practice")
+    grade: Grade
+    effective: date = Field(description="Date from which the answer is valid")
+    transaction: str | None = Field(
+        default=None, pattern=NAME, description="transactions/<name>.yaml the kiosk can start for this"
+    )
+    when: dict[str, bool] = Field(
+        default_factory=dict, description="Flag figures that must have these values for the entry to be used"
+    )
+
+
+class TopicFile(_Doc):
+    """``entries/<topic>.yaml``: one topic and its entries."""
+
+    topic: str = Field(pattern=NAME)
+    title: Bilingual
+    entries: list[EntrySpec] = Field(min_length=1)
+
+
+class FigureFormat(StrEnum):
+    """How a figure reads in an answer."""
+
+    MONEY = "money"  # RMB amount: zh 5万元 / 12,500元, en RMB 50,000
+    NUMBER = "number"  # a plain count: 3, 12
+    MINUTES = "minutes"  # a value in seconds, read as whole minutes
+    FLAG = "flag"  # true/false, for an entry's ``when`` only; never printed
+
+
+class _FigureBase(_Doc):
+    format: FigureFormat
+    description: str = ""
+
+
+class PolicyFigure(_FigureBase):
+    """A rule parameter of the compliance policy pack (``compliance/policy.yaml``)."""
+
+    source: Literal["policy"]
+    rule: str = Field(description="Rule id, e.g. TRF-LIMIT-DAILY")
+    param: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="Parameter path, e.g. max_daily")
+
+
+class DialogFigure(_FigureBase):
+    """A kiosk conversation setting (``dialogs/dialog.yaml``), e.g. ``temporary_loss_days``."""
+
+    source: Literal["dialog"]
+    key: str = Field(pattern=NAME)
+
+
+class RegulationFigure(_FigureBase):
+    """A figure fixed by regulation, stated here with its citation (no other content file holds it)."""
+
+    source: Literal["regulation"]
+    value: Decimal | bool
+    citation: str = Field(min_length=1)
+    grade: Grade
+
+
+FigureSpec = Annotated[PolicyFigure | DialogFigure | RegulationFigure, Field(discriminator="source")]
+
+
+class FiguresFile(_Doc):
+    """``figures.yaml``: every figure an answer may quote, as ``{policy.<name>}``."""
+
+    figures: dict[str, FigureSpec] = Field(min_length=1)
+
+    @field_validator("figures")
+    @classmethod
+    def _names(cls, value: dict[str, FigureSpec]) -> dict[str, FigureSpec]:
+        for name in value:
+            if not re.match(NAME, name):
+                raise ValueError(f"figure name {name!r} must be lower_snake_case")
+        return value
+
+
+class BankFactsFile(_Doc):
+    """``bank_facts.yaml``: facts about this bank, quoted as ``{bank.<name>}``."""
+
+    sample: bool = Field(description="True while the values are placeholders a bank must replace")
+    facts: dict[str, Bilingual] = Field(min_length=1)
+
+    @field_validator("facts")
+    @classmethod
+    def _names(cls, value: dict[str, Bilingual]) -> dict[str, Bilingual]:
+        for name in value:
+            if not re.match(NAME, name):
+                raise ValueError(f"fact name {name!r} must be lower_snake_case")
+        return value
+
+
+class Thresholds(_Doc):
+    """One answer threshold per language: e5 similarities run higher in Mandarin than in English."""
+
+    zh: float = Field(ge=0, le=1)
+    en: float = Field(ge=0, le=1)
+
+
+class RetrievalSettings(_Doc):
+    """How a question is matched and when the kiosk answers (see docs/knowledge.md, calibration)."""
+
+    threshold: Thresholds = Field(description="Answer only when the best fused score reaches this")
+    dense_weight: float = Field(ge=0, le=1, description="Share of the e5 similarity in the fused score")
+    dense_floor: float = Field(
+        ge=0, lt=1, description="e5 cosine of an unrelated pair; similarities are rescaled from here to 1"
+    )
+    lexical_saturation: float = Field(gt=0, description="BM25 score that counts as half a match")
+    candidates: int = Field(default=5, ge=1, le=50, description="Entries kept in a result for logs and review")
+
+
+class SettingsFile(_Doc):
+    """``settings.yaml``: retrieval settings and what the kiosk says when it does not know."""
+
+    retrieval: RetrievalSettings
+    decline: Bilingual = Field(description="Said when no entry is close enough (offers a colleague)")
