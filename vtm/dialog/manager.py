@@ -51,6 +51,7 @@ __all__ = ["DialogManager"]
 
 _log = logging.getLogger(__name__)
 _GLOBAL = {"cancel", "repeat", "help", "ask_human", "switch_language", "goodbye"}
+_GLOBAL_OVER_ANSWER = 0.8  # below this confidence, a value for the open question beats a global command
 _MAX_STEPS = 40  # a definition that loops without asking anything is a bug, not a hang
 
 
@@ -325,8 +326,11 @@ class DialogManager:
         if session.pending is None and flow is not None and flow.spec.kind is StateKind.COLLECT \
                 and self._collect_shortcut(flow, text):
             return  # "都行" / "I don't mind" answers the open choice, whatever else the classifier heard
-        if intent in _GLOBAL and not (confirming_cancel and intent == "cancel") and self._global(intent, nlu):
-            return
+        answers_open_question = session.pending is None and flow is not None \
+            and self._answers_question(flow, nlu, text) and nlu.confidence < _GLOBAL_OVER_ANSWER
+        if intent in _GLOBAL and not (confirming_cancel and intent == "cancel") and not answers_open_question \
+                and self._global(intent, nlu):
+            return  # ("先挂着吧" gives the loss kind asked for, even if the classifier leans to "cancel")
         if session.pending is not None and self._answer_pending(nlu, text):
             return
         if session.flow is None and self._follow_up(nlu):
@@ -391,6 +395,8 @@ class DialogManager:
         yes, no = nlu.intent == "affirm", nlu.intent in ("deny", "cancel")
         if pending.awaiting is Awaiting.CANCEL_CONFIRM:
             session.pending = None
+            if session.flow is None or session.flow.finished:
+                return False  # the transaction ended meanwhile (a verdict, a device): nothing left to cancel
             keep = self.services.phrases.matches("keep_going", text)
             yes, no = (False, True) if keep else (nlu.intent in ("affirm", "cancel"), nlu.intent == "deny")
             if yes:

@@ -94,8 +94,9 @@ def train() -> None:
         raise _fail(exc) from exc
     err.print(
         f"intent model {meta.key[:12]}: {meta.train_examples} examples, trained in {meta.train_seconds} s, "
-        f"held-out accuracy {meta.holdout_accuracy:.3f}, threshold {meta.threshold:.3f}, "
-        f"temperature {meta.temperature:.3f}",
+        f"held-out accuracy {meta.holdout_accuracy:.3f} (head alone {meta.holdout_head_accuracy or 0:.3f}), "
+        f"threshold {meta.threshold:.3f}, temperature {meta.temperature:.3f}, "
+        f"example bank weight {meta.knn_weight:.2f} (temperature {meta.knn_temperature:.2f})",
         soft_wrap=True,
     )
     for expected, predicted, count in meta.holdout_confusions[:10]:
@@ -195,10 +196,16 @@ def evaluate(
     for name in ("model", "baseline"):
         if name in report:
             r = report[name]
+            by_lang = ", ".join(f"{lang} {acc:.3f}" for lang, acc in r["accuracy_by_lang"].items())
+            oos = r["out_of_scope_recall"]
+            oos_by_lang = ", ".join(f"{lang} {acc:.3f}" for lang, acc in r["out_of_scope_recall_by_lang"].items())
             typer.echo(
-                f"{name}: accuracy {r['accuracy']:.3f} {r['accuracy_by_lang']} macro-F1 {r['macro_f1']:.3f} "
-                f"out-of-scope recall {r['out_of_scope_recall']}"
+                f"{name}: accuracy {r['accuracy']:.3f} ({by_lang}) macro-F1 {r['macro_f1']:.3f} "
+                f"out-of-scope recall {'-' if oos is None else f'{oos:.3f}'} ({oos_by_lang})"
             )
+            for kind, score in r["by_kind"].items():
+                per_lang = ", ".join(f"{lang} {acc:.3f}" for lang, acc in score["by_lang"].items())
+                typer.echo(f"  kind {kind}: {score['accuracy']:.3f} (n={score['n']}; {per_lang})")
             for expected, predicted, count in r["confusions"][:8]:
                 typer.echo(f"    {expected} -> {predicted}: {count}")
     if "slots" in report:

@@ -51,6 +51,7 @@ __all__ = [
     "SlotName",
     "TrainingDataError",
     "count_by_intent",
+    "dedup_key",
     "fingerprint",
     "load_training_data",
     "parse_annotated",
@@ -184,8 +185,12 @@ def parse_annotated(raw: str) -> tuple[str, tuple[Slot, ...]]:
     return text, tuple(slots)
 
 
-def _dedup_key(text: str) -> str:
-    """Case-, width-, space- and punctuation-insensitive form used to find duplicates."""
+def dedup_key(text: str) -> str:
+    """Case-, width-, space- and punctuation-insensitive form used to find duplicates.
+
+    The same comparison keeps evaluation sets apart from the training data: a test line whose
+    key equals a training line's key is that line ("不对，是五百" == "不对是五百").
+    """
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith("P")))
 
@@ -252,7 +257,7 @@ def load_training_data(root: Path) -> list[Example]:
             if file.stem not in {i.value for i in Intent}:
                 raise TrainingDataError(file, "", f"unknown intent {file.stem!r}")
             for example in _load_file(file, lang):
-                key = _dedup_key(example.text)
+                key = dedup_key(example.text)
                 if key in seen:
                     file_part, _, path_part = example.source.rpartition(": ")
                     raise TrainingDataError(Path(file_part), path_part, f"duplicate of {seen[key]}")

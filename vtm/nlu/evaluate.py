@@ -1,7 +1,8 @@
 """Measure the NLU on an independent evaluation set: intents from a CSV, slots from a YAML file.
 
-Intent report: accuracy (overall and per language), macro-F1, per-intent precision / recall /
-F1, the most frequent confusion pairs, and out-of-scope recall. Slot report: per slot
+Intent report: accuracy (overall, per language and, when the CSV has a ``kind`` column, per kind
+of utterance), macro-F1, per-intent precision / recall / F1, the most frequent confusion pairs,
+and out-of-scope recall (overall and per language). Slot report: per slot
 precision / recall / F1, where a slot is correct when its name and value equal the expected
 ones (amounts compared as ``Decimal``, dates as ISO start/end) and an extracted in-scope slot
 that is not expected counts as a false positive (the YAML lists the complete expected set).
@@ -31,6 +32,7 @@ __all__ = [
     "EvalRow",
     "IntentPredictor",
     "IntentReport",
+    "KindScore",
     "SlotCase",
     "SlotReport",
     "SlotSet",
@@ -72,13 +74,16 @@ class IntentPredictor(Protocol):
 
 @dataclass(frozen=True)
 class EvalRow:
+    """One labelled utterance; ``kind`` names the phenomenon it tests (empty when the set has none)."""
+
     text: str
     intent: str
     lang: str
+    kind: str = ""
 
 
 def load_intent_rows(path: Path) -> list[EvalRow]:
-    """Rows of a ``text,intent[,lang]`` CSV; a missing ``lang`` is detected from the text."""
+    """Rows of a ``text,intent[,lang][,kind]`` CSV; a missing ``lang`` is detected from the text."""
     from vtm.nlu.normalize import detect_lang
 
     with path.open(encoding="utf-8", newline="") as handle:
@@ -86,7 +91,12 @@ def load_intent_rows(path: Path) -> list[EvalRow]:
         if reader.fieldnames is None or not {"text", "intent"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: needs columns text,intent (has {reader.fieldnames})")
         return [
-            EvalRow(r["text"], r["intent"].strip(), (r.get("lang") or "").strip() or detect_lang(r["text"]))
+            EvalRow(
+                r["text"],
+                r["intent"].strip(),
+                (r.get("lang") or "").strip() or detect_lang(r["text"]),
+                (r.get("kind") or "").strip(),
+            )
             for r in reader
             if r["text"].strip()
         ]
@@ -99,14 +109,27 @@ class PerLabel(BaseModel):
     support: int
 
 
+class KindScore(BaseModel):
+    """Accuracy on the rows of one kind of utterance (``by_kind``)."""
+
+    n: int
+    accuracy: float
+    by_lang: dict[str, float]
+
+
 class IntentReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     n: int
     accuracy: float
     accuracy_by_lang: dict[str, float]
+    n_by_lang: dict[str, int] = Field(default_factory=dict)
     macro_f1: float
     out_of_scope_recall: float | None
+    out_of_scope_recall_by_lang: dict[str, float] = Field(default_factory=dict)
+    by_kind: dict[str, KindScore] = Field(
+        default_factory=dict, description="per value of the CSV's `kind` column; empty without one"
+    )
     per_intent: dict[str, PerLabel]
     confusions: list[tuple[str, str, int]] = Field(
         description="(expected, predicted, count), most frequent first"
@@ -117,6 +140,10 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _accuracy(pairs: Sequence[tuple[str, str]]) -> float:
+    return sum(g == p for g, p in pairs) / len(pairs) if pairs else 0.0
 
 
 def evaluate_intents(predictor: IntentPredictor, rows: Sequence[EvalRow]) -> IntentReport:
@@ -130,10 +157,26 @@ def evaluate_intents(predictor: IntentPredictor, rows: Sequence[EvalRow]) -> Int
         fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
         p, r, f = _prf(tp, fp, fn)
         per[label] = PerLabel(precision=p, recall=r, f1=f, support=tp + fn)
+    triples = list(zip(gold, predicted, rows, strict=True))
     by_lang: dict[str, float] = {}
+    n_by_lang: dict[str, int] = {}
+    oos_by_lang: dict[str, float] = {}
     for lang in sorted({r.lang for r in rows}):
-        pairs = [(g, p) for g, p, r in zip(gold, predicted, rows, strict=True) if r.lang == lang]
-        by_lang[lang] = sum(g == p for g, p in pairs) / len(pairs)
+        pairs = [(g, p) for g, p, r in triples if r.lang == lang]
+        by_lang[lang] = _accuracy(pairs)
+        n_by_lang[lang] = len(pairs)
+        oos_pairs = [(g, p) for g, p in pairs if g == OUT_OF_SCOPE]
+        if oos_pairs:
+            oos_by_lang[lang] = _accuracy(oos_pairs)
+    by_kind: dict[str, KindScore] = {}
+    for kind in sorted({r.kind for r in rows if r.kind}):
+        of_kind = [(g, p, r.lang) for g, p, r in triples if r.kind == kind]
+        langs = sorted({lang for _, _, lang in of_kind})
+        by_kind[kind] = KindScore(
+            n=len(of_kind),
+            accuracy=_accuracy([(g, p) for g, p, _ in of_kind]),
+            by_lang={lang: _accuracy([(g, p) for g, p, la in of_kind if la == lang]) for lang in langs},
+        )
     supported = [per[label].f1 for label in labels if per[label].support]
     confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
     oos = per.get(OUT_OF_SCOPE)
@@ -141,8 +184,11 @@ def evaluate_intents(predictor: IntentPredictor, rows: Sequence[EvalRow]) -> Int
         n=len(rows),
         accuracy=sum(g == p for g, p in zip(gold, predicted, strict=True)) / max(len(rows), 1),
         accuracy_by_lang=by_lang,
+        n_by_lang=n_by_lang,
         macro_f1=sum(supported) / max(len(supported), 1),
         out_of_scope_recall=oos.recall if oos and oos.support else None,
+        out_of_scope_recall_by_lang=oos_by_lang,
+        by_kind=by_kind,
         per_intent=per,
         confusions=[(g, p, n) for (g, p), n in confusions.most_common(15)],
     )

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from vtm.config import Settings
 from vtm.devices.errors import DeviceError
 from vtm.dialog.manager import DialogManager
+from vtm.keys import load_key
 from vtm.kiosk.bootstrap import Parser, bootstrap
 from vtm.kiosk.script import Script, load_script
 from vtm.kiosk.sim import ScriptClock, play_turn
@@ -80,6 +81,9 @@ def _play(settings: Settings, store: SessionStore, script: Script, today: date, 
             "bank_database_url": None,
             "bank_url": None,
             "records_database_url": settings.records_db_url,
+            # The runs write into the review app's own audit chain: same sealing key, same anchors.
+            "audit_key": load_key(settings.keys_dir, "audit", configured=settings.audit_key).hex(),
+            "audit_anchor_dir": settings.audit_anchors_path,
             "models_dir": settings.models_path,
             "content_dir": settings.content_root,
         }

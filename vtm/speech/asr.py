@@ -167,10 +167,16 @@ class Recognizer:
             return self._model
 
     def warm_up(self) -> None:
-        """Load the model and run one decode, so the first customer does not pay for it."""
+        """Load the model and run one full decode, so the first customer does not pay for it.
+
+        The input is 1 s of quiet noise with the VAD filter off: with the filter on, silence is
+        dropped before the encoder and nothing would run (the first real decode then took 4.2 s
+        against 1.4 s for the next ones, measured under load).
+        """
         import numpy as np
 
-        self._decode(np.zeros(16_000, dtype=np.float32), "zh", prompt=None)
+        noise = np.random.default_rng(0).normal(0.0, 0.01, 16_000).astype(np.float32)
+        self._decode(noise, "zh", prompt=self.options.prompt_zh, vad=False)
 
     # Recognition -----------------------------------------------------------------------------
     def detect_language(self, audio: Audio) -> tuple[Lang, float]:
@@ -265,7 +271,7 @@ class Recognizer:
 
         return bool(get_speech_timestamps(audio.samples, VadOptions(**self._vad_parameters())))
 
-    def _decode(self, samples: Any, lang: Lang, prompt: str | None) -> list[Segment]:
+    def _decode(self, samples: Any, lang: Lang, prompt: str | None, vad: bool = True) -> list[Segment]:
         opts = self.options
         extra: dict[str, Any] = {}
         if opts.chunk_length is not None:
@@ -280,7 +286,7 @@ class Recognizer:
             # A decoder loop is cut at the length real speech of this duration could have.
             max_new_tokens=min(opts.max_new_tokens, int(12 + opts.tokens_per_s * len(samples) / 16_000)),
             initial_prompt=prompt,
-            vad_filter=True,
+            vad_filter=vad,
             vad_parameters=self._vad_parameters(),
             **extra,
         )

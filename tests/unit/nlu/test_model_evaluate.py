@@ -73,7 +73,7 @@ def test_intent_rows_need_text_and_intent_columns(tmp_path: Path) -> None:
 
 
 def _entity(name: SlotName, value: object, text: str) -> Entity:
-    return Entity(name=name, value=value, start=0, end=len(text), text=text)  # type: ignore[arg-type]
+    return Entity(name=name, value=value, start=0, end=len(text), text=text)
 
 
 def test_slot_report_compares_values_and_counts_unexpected_slots_as_false_positives() -> None:
@@ -114,7 +114,7 @@ def test_invalid_entities_are_not_counted_as_found() -> None:
     slot_set = SlotSet(today=date(2026, 11, 23), cases=[SlotCase(text="卡号 6222", lang="zh", slots={})])
     bad = Entity(
         name=SlotName.CARD_NUMBER, value="6222", start=3, end=7, text="6222", valid=False, reason="checksum"
-    )  # type: ignore[arg-type]
+    )
     report = evaluate_slots(lambda text, lang, today: [bad], slot_set)
     assert report.per_slot == {}
     assert report.micro_f1 == 0.0
@@ -130,3 +130,38 @@ def test_tfidf_baseline_learns_the_training_data() -> None:
     predicted = baseline.predict_intents([e.text for e in sample], [e.lang for e in sample])
     agreement = sum(p == e.intent.value for p, e in zip(predicted, sample, strict=True)) / len(sample)
     assert agreement > 0.9
+
+
+def test_a_kind_column_gives_accuracy_per_kind_and_language(tmp_path: Path) -> None:
+    csv_file = tmp_path / "set.csv"
+    csv_file.write_text(
+        "text,intent,lang,kind\n"
+        "怎么挂失,report_card_lost,zh,question\n"
+        "how do I freeze my card,report_card_lost,en,question\n"
+        "充值限额多少,out_of_scope,zh,neighbour\n"
+        "what's the top-up limit,out_of_scope,en,neighbour\n",
+        encoding="utf-8",
+    )
+    rows = load_intent_rows(csv_file)
+    assert [r.kind for r in rows] == ["question", "question", "neighbour", "neighbour"]
+    predictor = TablePredictor(
+        {
+            "怎么挂失": "report_card_lost",
+            "how do I freeze my card": "out_of_scope",
+            "充值限额多少": "help",
+            "what's the top-up limit": "out_of_scope",
+        }
+    )
+    report = evaluate_intents(predictor, rows)
+    assert report.by_kind["question"].n == 2
+    assert report.by_kind["question"].accuracy == pytest.approx(0.5)
+    assert report.by_kind["question"].by_lang == {"zh": 1.0, "en": 0.0}
+    assert report.by_kind["neighbour"].by_lang == {"zh": 0.0, "en": 1.0}
+    assert report.out_of_scope_recall_by_lang == {"zh": 0.0, "en": 1.0}
+    assert report.n_by_lang == {"zh": 2, "en": 2}
+
+
+def test_without_a_kind_column_by_kind_is_empty() -> None:
+    report = evaluate_intents(TablePredictor({r.text: r.intent for r in ROWS}), ROWS)
+    assert report.by_kind == {}
+    assert report.accuracy == 1.0

@@ -63,7 +63,8 @@ def test_a_trained_model_is_cached_and_reloaded_without_training(
         encoder=encoder,
         progress=lambda stage, done, total: stages.append(stage),
     )
-    assert {"encode", "calibration run", "final run"} <= set(stages)
+    assert {"encode", "training run"} <= set(stages)
+    assert "final run" not in stages  # refit_on_all is off: one training run
     reloaded = IntentClassifier.obtain(
         models_path, examples, SMALL, encoder=encoder
     )  # would raise if missing
@@ -91,11 +92,31 @@ def test_calibration_comes_from_held_out_training_examples(
     assert meta.temperature > 0
 
 
+def test_the_example_bank_holds_every_training_line_and_its_weight_comes_from_held_out_data(
+    models_path: Path, encoder: E5Encoder, examples: list[Example]
+) -> None:
+    classifier = IntentClassifier.obtain(models_path, examples, SMALL, train_if_missing=True, encoder=encoder)
+    meta = classifier.meta
+    assert len(classifier.bank) == meta.train_examples == len(examples)
+    assert meta.knn_weight in SMALL.knn_weights
+    assert meta.knn_temperature in SMALL.knn_temperatures
+    assert meta.holdout_head_accuracy is not None
+    # With the bank's weight forced to 1 the answer is the vote of the nearest training lines:
+    # a training line's own text finds itself first.
+    line = next(e for e in examples if e.intent.value == "check_balance")
+    bank_only = IntentClassifier(
+        encoder, classifier.head, meta.model_copy(update={"knn_weight": 1.0, "threshold": 0.0}), classifier.bank
+    )
+    assert bank_only.predict(model_inputs([line])[0].text).intent == "check_balance"
+
+
 def test_below_the_threshold_the_answer_is_out_of_scope(
     models_path: Path, encoder: E5Encoder, examples: list[Example]
 ) -> None:
     trained = IntentClassifier.obtain(models_path, examples, SMALL, train_if_missing=True, encoder=encoder)
-    strict = IntentClassifier(encoder, trained.head, trained.meta.model_copy(update={"threshold": 1.01}))
+    strict = IntentClassifier(
+        encoder, trained.head, trained.meta.model_copy(update={"threshold": 1.01}), trained.bank
+    )
     prediction = strict.predict("我的卡丢了")
     assert prediction.intent == "out_of_scope"
     assert 0.0 <= prediction.confidence <= 1.0

@@ -79,7 +79,10 @@ def test_slot_offsets_point_at_the_annotated_values(examples: list[Example]) -> 
     }
 
 
-def test_examples_from_the_issue_carry_the_agreed_labels(examples: list[Example]) -> None:
+def test_examples_from_the_issues_carry_the_agreed_labels(examples: list[Example]) -> None:
+    # Lines quoted in the issues, where they are training lines. Several were removed from training
+    # because an evaluation set holds them too (test_eval_overlap.py); those cannot be checked here,
+    # but at least half of the list must still be, or this test checks nothing.
     label: dict[tuple[str, str], Intent] = {(e.lang, e.text): e.intent for e in examples}
     expected = {
         ("zh", "卡丢了"): Intent.REPORT_CARD_LOST,
@@ -97,8 +100,33 @@ def test_examples_from_the_issue_carry_the_agreed_labels(examples: list[Example]
         ("zh", "先帮我查一下余额"): Intent.CHECK_BALANCE,
         ("en", "no, make it 500"): Intent.INFORM,
         ("en", "my card was stolen last year but that's fine now, what's the weather"): Intent.OUT_OF_SCOPE,
+        # issue 12: a question about a task is the task; neighbouring banking questions are out of
+        # scope; colloquial choices and situations in context are answers
+        ("zh", "怎么挂失"): Intent.REPORT_CARD_LOST,
+        ("zh", "如何挂失"): Intent.REPORT_CARD_LOST,
+        ("zh", "挂失流程"): Intent.REPORT_CARD_LOST,
+        ("en", "how do I freeze my card"): Intent.REPORT_CARD_LOST,
+        ("zh", "怎么转账"): Intent.TRANSFER_MONEY,
+        ("en", "how do I send money to another bank"): Intent.TRANSFER_MONEY,
+        ("zh", "充值限额是多少"): Intent.OUT_OF_SCOPE,
+        ("zh", "虚拟卡怎么办"): Intent.OUT_OF_SCOPE,
+        ("zh", "快捷支付怎么开"): Intent.OUT_OF_SCOPE,
+        ("en", "how do I activate quick pay"): Intent.OUT_OF_SCOPE,
+        ("en", "can I get a virtual card for online shopping"): Intent.OUT_OF_SCOPE,
+        ("zh", "打点钱过去"): Intent.TRANSFER_MONEY,
+        ("zh", "卡里还剩多少"): Intent.CHECK_BALANCE,
+        ("en", "what's in the pot"): Intent.CHECK_BALANCE,
+        ("zh", "随便吧"): Intent.AFFIRM,
+        ("en", "whatever you think"): Intent.AFFIRM,
+        ("zh", "卡不在我身上"): Intent.INFORM,
+        ("en", "I can't remember the number"): Intent.INFORM,
+        ("zh", "也是示例银行"): Intent.INFORM,
+        ("en", "it's VTM Sandbox Bank"): Intent.INFORM,
+        ("zh", "不用找人 我自己来"): Intent.DENY,
     }
-    assert {k: label.get(k) for k in expected} == expected
+    present = {k: label[k] for k in expected if k in label}
+    assert present == {k: v for k, v in expected.items() if k in present}
+    assert len(present) >= len(expected) // 2, sorted(set(expected) - set(present))
 
 
 def test_a_tenth_of_the_chinese_lines_is_not_plain_simplified_asr_text(examples: list[Example]) -> None:

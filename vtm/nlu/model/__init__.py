@@ -1,7 +1,9 @@
-"""The intent model: multilingual-e5-small with fine-tuned top layers and a calibrated linear head.
+"""The intent model: multilingual-e5-small with fine-tuned top layers, a calibrated linear head and
+a nearest-neighbour vote over the training examples.
 
-Modules: ``encoder`` (e5 loading and pooling), ``head`` (trainable part), ``train`` (training and
-calibration), ``artifacts`` (cache on disk), ``classifier`` (run time), ``config``, ``errors``.
+Modules: ``encoder`` (e5 loading and pooling), ``head`` (trainable part), ``bank`` (the example
+bank and the fusion), ``train`` (training and calibration), ``artifacts`` (cache on disk),
+``classifier`` (run time), ``config``, ``errors``. The method is described in ``docs/nlu.md``.
 Importing this package loads nothing heavy; models load when :class:`IntentClassifier` is obtained.
 """
 

@@ -1,7 +1,8 @@
 """Trained intent-model artifacts on disk, keyed by what produced them.
 
-``<models_path>/nlu/<key>/`` holds ``head.pt`` (state dict of :class:`IntentHead`) and
-``meta.json`` (:class:`ArtifactMeta`). ``key`` is the SHA-256 of the model inputs (the
+``<models_path>/nlu/<key>/`` holds ``head.pt`` (state dict of :class:`IntentHead`), ``bank.pt``
+(the example bank: one embedding and label index per training example) and ``meta.json``
+(:class:`ArtifactMeta`). ``key`` is the SHA-256 of the model inputs (the
 normalised training texts with their intents), the training configuration, the training code
 version and the encoder's weights digest: any change to one of them trains a new model.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vtm.nlu.model.bank import ExampleBank
 from vtm.nlu.model.config import CODE_VERSION, TrainConfig
 from vtm.nlu.model.encoder import E5Encoder
 from vtm.nlu.model.errors import ArtifactCorrupt, ArtifactMissing
@@ -37,7 +39,10 @@ class ArtifactMeta(BaseModel):
     labels: list[str]
     temperature: float
     threshold: float
+    knn_weight: float
+    knn_temperature: float
     holdout_accuracy: float
+    holdout_head_accuracy: float | None
     holdout_oos_recall: float | None
     holdout_size: int
     holdout_confusions: list[tuple[str, str, int]] = []  # (expected, predicted, count) on held-out data
@@ -70,7 +75,10 @@ def save_artifact(
         labels=outcome.labels,
         temperature=c.temperature,
         threshold=c.threshold,
+        knn_weight=c.knn_weight,
+        knn_temperature=c.knn_temperature,
         holdout_accuracy=c.holdout_accuracy,
+        holdout_head_accuracy=c.holdout_head_accuracy,
         holdout_oos_recall=c.holdout_oos_recall,
         holdout_size=c.holdout_size,
         holdout_confusions=list(c.holdout_confusions),
@@ -82,19 +90,30 @@ def save_artifact(
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     torch.save(outcome.head.state_dict(), partial / "head.pt")
+    torch.save(
+        {"embeddings": outcome.bank.embeddings.contiguous(), "labels": outcome.bank.labels.contiguous()},
+        partial / "bank.pt",
+    )
     (partial / "meta.json").write_text(meta.model_dump_json(indent=2) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     partial.replace(folder)
     return meta
 
 
-def load_artifact(folder: Path, encoder: E5Encoder) -> tuple[IntentHead, ArtifactMeta]:
+def load_artifact(folder: Path, encoder: E5Encoder) -> tuple[IntentHead, ArtifactMeta, ExampleBank]:
     if not (folder / "meta.json").is_file():
         raise ArtifactMissing(f"no trained intent model in {folder}; run `vtm nlu train`")
     try:
         meta = ArtifactMeta.model_validate(json.loads((folder / "meta.json").read_text()))
         head = IntentHead(encoder, meta.config.tuned_layers, len(meta.labels), meta.config.dropout)
         head.load_state_dict(torch.load(folder / "head.pt", weights_only=True))
-    except (OSError, ValueError, ValidationError, RuntimeError) as exc:
+        stored = torch.load(folder / "bank.pt", weights_only=True)
+        bank = ExampleBank(stored["embeddings"], stored["labels"], len(meta.labels))
+        if len(bank) != meta.train_examples or bank.embeddings.shape[1] != encoder.hidden_size:
+            raise ValueError(
+                f"bank holds {len(bank)} x {bank.embeddings.shape[1]}, expected {meta.train_examples} x "
+                f"{encoder.hidden_size}"
+            )
+    except (OSError, KeyError, ValueError, ValidationError, RuntimeError) as exc:
         raise ArtifactCorrupt(f"{folder}: {exc}") from exc
-    return head.eval(), meta
+    return head.eval(), meta, bank

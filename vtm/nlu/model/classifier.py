@@ -18,6 +18,7 @@ import torch
 from vtm.nlu.data import Example
 from vtm.nlu.encoder_files import e5_dir
 from vtm.nlu.model.artifacts import ArtifactMeta, artifact_dir, cache_key, load_artifact, save_artifact
+from vtm.nlu.model.bank import ExampleBank, fuse
 from vtm.nlu.model.config import TrainConfig
 from vtm.nlu.model.encoder import E5Encoder
 from vtm.nlu.model.errors import ArtifactMissing
@@ -48,12 +49,17 @@ def _encoder_digest(folder: Path) -> str:
 
 
 class IntentClassifier:
-    """The frozen bottom of e5, the trained head, and the calibration from its artifact."""
+    """The frozen bottom of e5, the trained head, the example bank and the calibration of its artifact.
 
-    def __init__(self, encoder: E5Encoder, head: IntentHead, meta: ArtifactMeta) -> None:
+    The distribution is the head's (temperature-scaled) mixed with the bank's nearest-neighbour
+    vote, ``meta.knn_weight`` of the latter; below ``meta.threshold`` the answer is out_of_scope.
+    """
+
+    def __init__(self, encoder: E5Encoder, head: IntentHead, meta: ArtifactMeta, bank: ExampleBank) -> None:
         self.encoder = encoder
         self.head = head.eval()
         self.meta = meta
+        self.bank = bank
 
     @classmethod
     def obtain(
@@ -78,14 +84,14 @@ class IntentClassifier:
         key = cache_key(items, config, _encoder_digest(encoder_folder))
         folder = artifact_dir(models_path, key)
         try:
-            head, meta = load_artifact(folder, encoder)
+            head, meta, bank = load_artifact(folder, encoder)
         except ArtifactMissing:
             if not train_if_missing:
                 raise
             outcome = train_intent_head(encoder, items, config, progress)
             save_artifact(folder, key, outcome, config, len(items))
-            head, meta = load_artifact(folder, encoder)
-        return cls(encoder, head, meta)
+            head, meta, bank = load_artifact(folder, encoder)
+        return cls(encoder, head, meta, bank)
 
     @torch.inference_mode()
     def predict_many(self, texts: Sequence[str]) -> list[IntentPrediction]:
@@ -94,7 +100,11 @@ class IntentClassifier:
             return []
         tokens = self.encoder.tokenize(texts)
         hidden = self.encoder.hidden_below(tokens, self.head.split)
-        probs = torch.softmax(self.head(hidden, tokens.attention_mask) / self.meta.temperature, dim=-1)
+        embedded = self.head.embed(hidden, tokens.attention_mask)
+        probs = torch.softmax(self.head.logits(embedded) / self.meta.temperature, dim=-1)
+        if self.meta.knn_weight > 0:
+            votes = self.bank.vote(embedded, self.meta.config.knn_k, self.meta.knn_temperature)
+            probs = fuse(probs, votes, self.meta.knn_weight)
         out: list[IntentPrediction] = []
         for row in probs.tolist():
             ranking = tuple(sorted(zip(self.meta.labels, row, strict=True), key=lambda p: -p[1]))

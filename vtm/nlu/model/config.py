@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CODE_VERSION", "TrainConfig"]
 
-CODE_VERSION = "intent-v1"
+CODE_VERSION = "intent-v3"
 
 
 class TrainConfig(BaseModel):
@@ -35,8 +35,9 @@ class TrainConfig(BaseModel):
         default=0.03,
         ge=0,
         lt=0.5,
-        description="out-of-scope threshold = this quantile of calibrated confidence on held-out in-scope "
-        "training examples that the model classified correctly",
+        description="upper bound of the out-of-scope threshold: at most this share of the held-out in-scope "
+        "examples that the model classified correctly may fall below it; within that bound the threshold "
+        "with the best mean of held-out in-scope accuracy and out-of-scope recall is kept",
     )
     int8_frozen_layers: bool = Field(
         default=False,
@@ -45,3 +46,24 @@ class TrainConfig(BaseModel):
         "quantized tensors deprecated, so it is off by default",
     )
     augment: bool = Field(default=True, description="add punctuation-free / lower-case variants of examples")
+    contrastive_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of a supervised contrastive loss on the sentence embedding, added to the "
+        "cross-entropy (same-intent lines pulled together, out_of_scope lines negatives only). Off: "
+        "measured on the dev set at 0.5 it left in-scope accuracy level (0.954 vs 0.957) but cut "
+        "out-of-scope recall (zh 0.78 vs 0.94), since tight intent clusters pull stray lines in",
+    )
+    contrastive_temperature: float = Field(default=0.1, gt=0)
+    knn_k: int = Field(default=10, ge=1, description="neighbours that vote in the example bank")
+    knn_weights: tuple[float, ...] = Field(
+        default=(0.0, 0.25, 0.5, 0.75),
+        description="candidate weights of the example bank's vote in the fused distribution; the one "
+        "with the lowest held-out log-loss is kept (0.0 = head only)",
+    )
+    knn_temperatures: tuple[float, ...] = Field(default=(0.02, 0.05, 0.1), description="candidates, as above")
+    refit_on_all: bool = Field(
+        default=False,
+        description="after calibrating, train the head again on all examples (doubles the training time); "
+        "without it the held-out examples still reach the model through the example bank",
+    )

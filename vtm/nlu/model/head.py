@@ -3,6 +3,9 @@
 The bottom ``12 - tuned_layers`` e5 layers stay frozen and shared with nothing else; their output
 for a training example never changes, so training computes it once and then runs only this
 module, epoch after epoch. At inference the same split is applied to one utterance.
+
+:meth:`IntentHead.embed` is the sentence embedding the linear layer reads; training shapes it
+with a contrastive loss as well, and the example bank (``vtm.nlu.model.bank``) searches it.
 """
 
 from __future__ import annotations
@@ -35,10 +38,17 @@ class IntentHead(nn.Module):
         # reach confident logits without huge weights (the usual cosine-classifier trick).
         self.scale = 20.0
 
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """L2-normalised sentence embeddings ``[B, H]`` from the frozen layers' output ``hidden``."""
         extended = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
         for block in self.layers:
             out = block(hidden, attention_mask=extended)
             hidden = out[0] if isinstance(out, tuple) else out
-        pooled = nn.functional.normalize(mean_pool(hidden, mask), dim=-1)
-        return self.classifier(self.dropout(pooled) * self.scale)  # type: ignore[no-any-return]
+        return nn.functional.normalize(mean_pool(hidden, mask), dim=-1)
+
+    def logits(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Intent logits ``[B, labels]`` for embeddings from :meth:`embed`."""
+        return self.classifier(self.dropout(embedded) * self.scale)  # type: ignore[no-any-return]
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.logits(self.embed(hidden, mask))

@@ -1,18 +1,22 @@
-"""Training of the intent model: frozen bottom of e5, fine-tuned top layers + linear head.
+"""Training of the intent model: frozen bottom of e5, fine-tuned top layers + linear head + example bank.
 
 Steps (all deterministic for a given seed, on one CPU thread):
 
 1. split the TRAINING examples, stratified by (language, intent), into a fit part and a
-   held-out part (``holdout_fraction``); the independent test set is never seen here;
+   held-out part (``holdout_fraction``); no evaluation set is ever seen here;
 2. augment the fit part (punctuation-free and lower-case variants);
 3. run the frozen e5 layers once per example and keep their output;
-4. fine-tune the top layers and the head on the fit part (class-weighted cross-entropy);
-5. calibrate on the held-out part: a temperature (NLL minimisation) and the out-of-scope
-   threshold, the ``in_scope_rejection`` quantile of calibrated confidence over held-out
-   in-scope examples that were classified correctly;
-6. train again from the same start on all examples with the same schedule; the calibration
-   from step 5 is kept (the usual compromise: calibrating on data the final model saw would
-   make it look over-confident).
+4. fine-tune the top layers and the head on the fit part: class-weighted cross-entropy plus a
+   supervised contrastive loss on the sentence embedding (``contrastive_weight``);
+5. calibrate on the held-out part, with an example bank of the fit part only (so a held-out line
+   never finds itself): the head's temperature (NLL), then the bank's weight and temperature
+   (the fused distribution's log-loss over a small grid), then the out-of-scope threshold
+   (best mean of held-out in-scope accuracy and out-of-scope recall, bounded by
+   ``in_scope_rejection``);
+6. optionally (``refit_on_all``) train again from the same start on all examples; the
+   calibration from step 5 is kept either way;
+7. embed every training example (fit and held-out) with the final head: that is the bank the
+   classifier searches at run time.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vtm.nlu.model.bank import ExampleBank, fuse
 from vtm.nlu.model.config import TrainConfig
 from vtm.nlu.model.encoder import E5Encoder
 from vtm.nlu.model.head import IntentHead
 
-__all__ = ["Calibration", "ModelInput", "Progress", "TrainOutcome", "train_intent_head"]
+__all__ = ["Calibration", "ModelInput", "Progress", "TrainOutcome", "supervised_contrastive", "train_intent_head"]
 
 Progress = Callable[[str, int, int], None]
 OUT_OF_SCOPE = "out_of_scope"
@@ -56,6 +61,9 @@ class Calibration:
     holdout_oos_recall: float | None
     holdout_size: int
     holdout_confusions: tuple[tuple[str, str, int], ...] = ()
+    knn_weight: float = 0.0
+    knn_temperature: float = 0.05
+    holdout_head_accuracy: float | None = None  # the head alone, same threshold rule: what the bank adds
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class TrainOutcome:
     calibration: Calibration
     train_seconds: float
     fit_examples: int
+    bank: ExampleBank
 
 
 @dataclass
@@ -139,6 +148,28 @@ def _new_head(encoder: E5Encoder, config: TrainConfig, n_labels: int) -> IntentH
     return IntentHead(encoder, config.tuned_layers, n_labels, config.dropout)
 
 
+def supervised_contrastive(
+    embedded: torch.Tensor, labels: torch.Tensor, temperature: float, exclude: int = -1
+) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al., 2020) over L2-normalised ``embedded [B, H]``.
+
+    Each anchor is pulled towards the other rows of its label and pushed from all the rest.
+    Rows labelled ``exclude`` (out_of_scope: no common meaning to cluster around) and rows with
+    no same-label partner in the batch are not anchors, but stay negatives for the others.
+    Returns 0 when no row is an anchor.
+    """
+    similarity = embedded @ embedded.T / temperature
+    eye = torch.eye(len(labels), dtype=torch.bool)
+    similarity = similarity.masked_fill(eye, float("-inf"))
+    log_prob = similarity - torch.logsumexp(similarity, dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~eye
+    anchors = positive.any(dim=1) & (labels != exclude)
+    if not anchors.any():
+        return embedded.sum() * 0.0
+    pos_log_prob = log_prob.masked_fill(~positive, 0.0).sum(dim=1) / positive.sum(dim=1).clamp(min=1)
+    return -pos_log_prob[anchors].mean()
+
+
 def _fit(
     head: IntentHead,
     data: _Encoded,
@@ -146,6 +177,7 @@ def _fit(
     config: TrainConfig,
     progress: Progress | None,
     stage: str,
+    oos_index: int,
 ) -> None:
     counts = torch.bincount(data.labels, minlength=n_labels).float().clamp(min=1.0)
     weights = counts.sum() / (n_labels * counts)
@@ -167,7 +199,12 @@ def _fit(
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size].tolist()
             hidden, mask = _collate([data.hidden[i] for i in idx])
-            loss = loss_fn(head(hidden, mask), data.labels[idx])
+            embedded = head.embed(hidden, mask)
+            loss = loss_fn(head.logits(embedded), data.labels[idx])
+            if config.contrastive_weight:
+                loss = loss + config.contrastive_weight * supervised_contrastive(
+                    embedded, data.labels[idx], config.contrastive_temperature, oos_index
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -178,13 +215,19 @@ def _fit(
     head.eval()
 
 
-def _logits(head: IntentHead, data: _Encoded) -> torch.Tensor:
+def _embed(head: IntentHead, data: _Encoded) -> torch.Tensor:
+    # no_grad, not inference_mode: calibration later optimises a temperature over these tensors.
     out: list[torch.Tensor] = []
-    with torch.inference_mode():
+    with torch.no_grad():
         for start in range(0, len(data.hidden), 64):
             hidden, mask = _collate(data.hidden[start : start + 64])
-            out.append(head(hidden, mask))
-    return torch.cat(out) if out else torch.zeros(0, head.classifier.out_features)
+            out.append(head.embed(hidden, mask))
+    return torch.cat(out) if out else torch.zeros(0, head.classifier.in_features)
+
+
+def _logits(head: IntentHead, embedded: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return head.logits(embedded)
 
 
 def _temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -201,18 +244,64 @@ def _temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(log_t.detach().exp().clamp(0.05, 20.0))
 
 
+def _threshold(
+    probs: torch.Tensor, labels: torch.Tensor, oos: int, config: TrainConfig
+) -> tuple[float, torch.Tensor]:
+    """The out-of-scope threshold with the best balanced held-out score, at most the bound; and the decisions.
+
+    The score is the mean of in-scope accuracy and out-of-scope recall: out-of-scope lines are
+    about a tenth of the held-out part, so plain accuracy would all but ignore them, while the
+    kiosk is judged on both. Candidates are the held-out confidences themselves (and 0). The
+    bound is the ``in_scope_rejection`` quantile of the confidence of correctly classified
+    in-scope lines: a threshold above it would turn away more in-scope customers than the
+    configuration allows. Among equally good candidates the highest is kept.
+    """
+    confidence, predicted = probs.max(dim=-1)
+    good = (predicted == labels) & (labels != oos)
+    bound = float(torch.quantile(confidence[good], config.in_scope_rejection)) if good.any() else 0.0
+    is_oos = labels == oos
+    best_threshold, best_score = 0.0, -1.0
+    for candidate in sorted({0.0, *(c for c in confidence.tolist() if c <= bound)}):
+        final = torch.where(confidence >= candidate, predicted, torch.full_like(predicted, oos))
+        right = final == labels
+        in_scope = float(right[~is_oos].float().mean()) if (~is_oos).any() else 1.0
+        recall = float(right[is_oos].float().mean()) if is_oos.any() else 1.0
+        score = (in_scope + recall) / 2
+        if score >= best_score:
+            best_threshold, best_score = candidate, score
+    final = torch.where(confidence >= best_threshold, predicted, torch.full_like(predicted, oos))
+    return best_threshold, final
+
+
+def _log_loss(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    return float(-probs.gather(1, labels[:, None]).clamp(min=1e-9).log().mean())
+
+
 def _calibrate(
-    logits: torch.Tensor, labels: torch.Tensor, names: list[str], config: TrainConfig
+    logits: torch.Tensor,
+    embedded: torch.Tensor,
+    labels: torch.Tensor,
+    bank: ExampleBank,
+    names: list[str],
+    config: TrainConfig,
 ) -> Calibration:
     if len(labels) == 0:
         return Calibration(1.0, 0.0, float("nan"), None, 0)
     temperature = _temperature(logits.detach(), labels)
-    probs = torch.softmax(logits / temperature, dim=-1)
-    confidence, predicted = probs.max(dim=-1)
+    head_probs = torch.softmax(logits / temperature, dim=-1)
+    best: tuple[float, float, float] | None = None  # (log-loss, weight, knn temperature)
+    for knn_temperature in config.knn_temperatures:
+        votes = bank.vote(embedded, config.knn_k, knn_temperature)
+        for weight in config.knn_weights:
+            loss = _log_loss(fuse(head_probs, votes, weight), labels)
+            if best is None or loss < best[0] - 1e-6:
+                best = (loss, weight, knn_temperature)
+    assert best is not None  # the config validates non-empty grids
+    _, weight, knn_temperature = best
+    probs = fuse(head_probs, bank.vote(embedded, config.knn_k, knn_temperature), weight)
     oos = names.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in names else -1
-    good = (predicted == labels) & (labels != oos)
-    threshold = float(torch.quantile(confidence[good], config.in_scope_rejection)) if good.any() else 0.0
-    final = torch.where(confidence >= threshold, predicted, torch.full_like(predicted, oos))
+    threshold, final = _threshold(probs, labels, oos, config)
+    _, head_final = _threshold(head_probs, labels, oos, config)
     accuracy = float((final == labels).float().mean())
     is_oos = labels == oos
     recall = float((final[is_oos] == oos).float().mean()) if is_oos.any() else None
@@ -220,13 +309,23 @@ def _calibrate(
         (names[g], names[p]) for g, p in zip(labels.tolist(), final.tolist(), strict=True) if g != p
     )
     confusions = tuple((g, p, n) for (g, p), n in pairs.most_common(20))
-    return Calibration(temperature, threshold, accuracy, recall, len(labels), confusions)
+    return Calibration(
+        temperature,
+        threshold,
+        accuracy,
+        recall,
+        len(labels),
+        confusions,
+        knn_weight=weight,
+        knn_temperature=knn_temperature,
+        holdout_head_accuracy=float((head_final == labels).float().mean()),
+    )
 
 
 def train_intent_head(
     encoder: E5Encoder, items: Sequence[ModelInput], config: TrainConfig, progress: Progress | None = None
 ) -> TrainOutcome:
-    """Train, calibrate and retrain as described in the module docstring."""
+    """Train, calibrate, optionally retrain, and build the example bank (see the module docstring)."""
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     labels = sorted({i.intent for i in items})
@@ -240,9 +339,9 @@ def train_intent_head(
         return [v for item in group for v in _variants(item)] if config.augment else list(group)
 
     fit_expanded = expand(fit_items)
-    all_expanded = expand(items)
-    # Encode every distinct text once; both training runs reuse the frozen outputs.
-    distinct = list(dict.fromkeys([*all_expanded, *held_items]))
+    all_expanded = expand(items) if config.refit_on_all else []
+    # Encode every distinct text once; the training runs and the bank reuse the frozen outputs.
+    distinct = list(dict.fromkeys([*fit_expanded, *held_items, *all_expanded]))
     encoded = _encode(encoder, distinct, labels, split, progress, "encode")
     position = {item: i for i, item in enumerate(distinct)}
 
@@ -250,11 +349,21 @@ def train_intent_head(
         idx = [position[i] for i in group]
         return _Encoded([encoded.hidden[i] for i in idx], encoded.labels[idx])
 
+    oos_index = labels.index(OUT_OF_SCOPE)
     head = _new_head(encoder, config, len(labels))
-    _fit(head, subset(fit_expanded), len(labels), config, progress, "calibration run")
+    _fit(head, subset(fit_expanded), len(labels), config, progress, "training run", oos_index)
+    fit_plain = subset(fit_items)
+    fit_bank = ExampleBank(_embed(head, fit_plain), fit_plain.labels, len(labels))
     held = subset(held_items)
-    calibration = _calibrate(_logits(head, held), held.labels, labels, config)
+    held_embedded = _embed(head, held)
+    calibration = _calibrate(
+        _logits(head, held_embedded), held_embedded, held.labels, fit_bank, labels, config
+    )
 
-    head = _new_head(encoder, config, len(labels))
-    _fit(head, subset(all_expanded), len(labels), config, progress, "final run")
-    return TrainOutcome(head, labels, calibration, time.perf_counter() - started, len(all_expanded))
+    if config.refit_on_all:
+        head = _new_head(encoder, config, len(labels))
+        _fit(head, subset(all_expanded), len(labels), config, progress, "final run", oos_index)
+    everything = subset(items)
+    bank = ExampleBank(_embed(head, everything), everything.labels, len(labels))
+    fitted = len(all_expanded) if config.refit_on_all else len(fit_expanded)
+    return TrainOutcome(head, labels, calibration, time.perf_counter() - started, fitted, bank)
