@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 def models() -> Path:
     path = Path(os.environ["VTM_MODELS_DIR"])
     if not (path / "multilingual-e5-small" / "config.json").is_file():
-        pytest.skip(f"e5 is not prepared in {path}; run `vtm models prepare`")
+        pytest.fail(f"e5 is not prepared in {path}; run `vtm models prepare`")
     return path
 
 

@@ -447,8 +447,8 @@ class DialogManager:
         if pending.awaiting is Awaiting.PROPOSAL:
             session.pending = None
             flow = session.flow
-            if flow is None or not flow.missing_slots():
-                return False
+            if flow is None or pending.detail["slot"] not in flow.missing_slots():
+                return False  # the transaction moved on (or another one runs now): an ordinary answer
             slot = flow.definition.slot(pending.detail["slot"])
             if yes or self.explicit_yes(text, None) is not None:
                 self._take_default(flow, slot)
