@@ -109,9 +109,14 @@ class DialogManager:
             self.say("auth.enter_pin")
             return
         session.remember_utterance(text)
-        if self.services.phrases.matches("elderly", text) and not session.elderly:
-            session.elderly = True
-            self.say("session.elderly_on")
+        if self.services.phrases.matches("elderly", text):
+            if not session.elderly:
+                session.elderly = True
+                self.say("session.elderly_on")
+            flow = session.flow
+            if flow is not None and session.pending is None and flow.spec.kind is StateKind.CONFIRM:
+                repair.reprompt(self)  # "说慢一点" at a read-back asks to hear it again: it is no unclear answer
+                return
         self._route(nlu, text)
         if not any(key.startswith("repair.no_match") for key, _ in self._pending_said):
             session.no_match_count = 0  # only consecutive misses lead to the offer of a person
