@@ -21,26 +21,17 @@ Usage::
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
-import zhconv
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ConfirmationContent", "ExplicitConfirmation", "ExplicitYes", "squash"]
+from vtm.compliance.matching import fold as squash  # the one normaliser the watch-list and cue matching use
+
+__all__ = ["ConfirmationContent", "ExplicitYes", "squash"]
 
 Lang = Literal["zh", "en"]
-Method = Literal["phrase", "button"]
-
-
-def squash(text: str) -> str:
-    """Normalise for phrase matching: NFKC, simplified, lower case, letters and digits only."""
-    text = zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
 class _PerLang(BaseModel):
@@ -65,18 +56,6 @@ class ConfirmationContent(BaseModel):
     acknowledge: _PerLang = Field(
         description="Also accepted after a warning (明白了, understood); not a yes to a read-back")
     fillers: _PerLang = Field(description="Words allowed around a yes (嗯, 请, please) that are never a yes alone")
-
-
-@dataclass(frozen=True)
-class ExplicitConfirmation:
-    """How a read-back was confirmed: the phrase heard (squashed) or the button; kept in the record."""
-
-    method: Method
-    said: str | None
-    at: datetime
-
-    def as_fact(self) -> dict[str, object]:
-        return {"method": self.method, "said": self.said, "at": self.at}
 
 
 class ExplicitYes:

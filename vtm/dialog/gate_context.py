@@ -23,7 +23,7 @@ from vtm.compliance.context import (
 from vtm.dialog.session import Session
 from vtm.flows.machine import Flow
 
-__all__ = ["build_context", "own_account"]
+__all__ = ["build_context", "own_account", "session_facts"]
 
 
 def own_account(session: Session, core: CoreBanking) -> str | None:
@@ -89,18 +89,23 @@ def _core_facts(flow: Flow, session: Session, core: CoreBanking, now: datetime,
     return CoreFacts(**facts)
 
 
+def session_facts(session: Session, now: datetime) -> SessionFacts:
+    """What the gate knows of the session itself (every checkpoint's context starts from it)."""
+    return SessionFacts(
+        session_id=session.session_id, kiosk_id=session.kiosk_id, language=session.lang,
+        started_at=session.started_at, last_activity_at=session.last_activity_at, now=now,
+        elderly=session.elderly,
+        age=_age(session, now),
+        recent_utterances=tuple(session.recent_utterances),
+        heard=dict(session.heard), acknowledged=frozenset(session.acknowledged),
+        consents=frozenset(session.consents),
+    )
+
+
 def build_context(session: Session, flow: Flow, core: CoreBanking, now: datetime) -> GateContext:
     from_account = own_account(session, core)
     return GateContext(
-        session=SessionFacts(
-            session_id=session.session_id, kiosk_id=session.kiosk_id, language=session.lang,
-            started_at=session.started_at, last_activity_at=session.last_activity_at, now=now,
-            elderly=session.elderly,
-            age=_age(session, now),
-            recent_utterances=tuple(session.recent_utterances),
-            heard=dict(session.heard), acknowledged=frozenset(session.acknowledged),
-            consents=frozenset(session.consents),
-        ),
+        session=session_facts(session, now),
         identity=Identity(customer_id=session.customer_id, factors=frozenset(session.factors)),
         transaction=flow.name,
         slots=_slots(flow, session, from_account),

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from vtm.compliance.context import GateContext, SessionFacts, Slots
+from vtm.compliance.context import GateContext, Slots
 from vtm.compliance.verdict import Outcome
+from vtm.dialog.gate_context import session_facts
 from vtm.dialog.session import Awaiting, Pending
 
 if TYPE_CHECKING:
@@ -87,9 +88,7 @@ def _refusal(dm: DialogManager, entry_id: str) -> list[str] | None:
     """None when the gate lets the kiosk answer; otherwise the prompts that say why not."""
     session = dm.session
     ctx = GateContext(
-        session=SessionFacts(session_id=session.session_id, kiosk_id=session.kiosk_id, language=session.lang,
-                             started_at=session.started_at, last_activity_at=session.last_activity_at,
-                             now=dm.now(), elderly=session.elderly),
+        session=session_facts(session, dm.now()),
         transaction="knowledge",
         slots=Slots(topic=f"{_topic(entry_id)}:{entry_id}"),
     )
