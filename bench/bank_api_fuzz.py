@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import secrets
 import socket
 import tempfile
@@ -238,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         bank = SandboxBank(engine, policy=POLICY)
         card = cards[0]
         known: dict[str, Any] = {
-            "card_number": card.card_number, "pin": card.pin, "account_number": card.account_number,
+            "card_number": card.card_number, "pin": card.pin, "current_pin": card.pin, "new_pin": "135790",
+            "account_number": card.account_number,
             "customer_id": bank.authenticate_card(card.card_number, card.pin).customer_id,
             "id_number": card.id_number, "face_score": 0.9, "idempotency_key": "fuzz-key-0001",
             "reference": "T0000000001", "from_account": card.account_number,
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 httpx.Client(base_url=server.url, auth=RequestSigner(kiosk), timeout=30.0) as client:
             spec = client.get("/openapi.json").json()
             ops = [op for op in operations(spec) if op.template != "/health"]
-            per_op = max(1, args.cases // len(ops))
+            per_op = math.ceil(args.cases / len(ops))  # at least --cases in total, whatever the route count
             for index, op in enumerate(ops):
                 fuzz_operation(op, client, known, tally, per_op, args.seed + index)
         elapsed = time.perf_counter() - started

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_check_char, luhn_check_digit
 from vtm.banking.models import Arrival, TransferRequest
 from vtm.banking.sandbox import SandboxBank, SandboxPolicy, create_bank_engine, drop_bank_schema
 from vtm.banking.sandbox.builder import BankBuilder
 from vtm.banking.sandbox.ledger import check_ledger
 from vtm.banking.sandbox.pins import PinHasher
+from vtm.common.checksums import gb11643_check_char, luhn_check_digit
 
 POLICY = SandboxPolicy(pin_hash_time_cost=1, pin_hash_memory_kib=64)
 PAYERS = [f"31001000000{n:02d}0001" for n in range(1, 5)]

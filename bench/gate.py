@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from vtm.audit import AuditKeyring, AuditLog
 from vtm.banking.models import Arrival, CardStatus
 from vtm.compliance import (
     AuthFactor,
@@ -30,7 +31,6 @@ from vtm.compliance import (
 )
 from vtm.compliance.matching import fold, pinyin_key
 from vtm.kiosk.bootstrap import nlu_embedder
-from vtm.records.audit import AuditKeyring, AuditLog
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)

@@ -1,11 +1,12 @@
 """Knowledge-base retrieval time on one torch thread: p50/p95 of ``KnowledgeBase.ask``, and its parts.
 
-Run: ``VTM_MODELS_DIR=~/.local/share/vtm/models .venv/bin/python bench/kb.py [--rounds 5]``.
+Run: ``VTM_MODELS_DIR=~/.local/share/vtm/models .venv/bin/python bench/kb.py [--rounds 5] [--questions FILE]``.
 Target (issue 14): p95 <= 30 ms for one question. The questions are those of
-``tests/data/kb/dev.csv`` (both languages, answerable and not), asked ``--rounds`` times each
-after a warm-up. The machine's load average is printed with the figures: on the shared 2-core
-machine, other jobs inflate wall-clock figures, so the CPU time of the asking thread is printed
-too (what one call costs on an otherwise idle core).
+``tests/data/kb/dev.csv`` by default (``--questions tests/data/kb/blind2_labelled.csv`` for the
+held-out set; both languages, answerable and not), asked ``--rounds`` times each after a warm-up.
+The machine's load average is printed with the figures: on the shared 2-core machine, other jobs
+inflate wall-clock figures, so the CPU time of the asking thread is printed too (what one call
+costs on an otherwise idle core).
 """
 
 from __future__ import annotations

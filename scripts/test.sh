@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set everything up (idempotent), start a local PostgreSQL for the database tests, then run the
-# linter, the type checker and the tests (unit, integration, property, end-to-end: real models,
-# real browser, real databases, the conversation tests). Every step runs even if an earlier one
-# failed, so one run shows every problem; the exit status is non-zero if any step failed.
+# linter, the type checker, the import-layer contracts (lint-imports, pyproject.toml) and the tests
+# (unit, integration, property, end-to-end: real models, real browser, real databases, the
+# conversation tests). Every step runs even if an earlier one failed, so one run shows every
+# problem; the exit status is non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -15,5 +16,6 @@ status=0
 step() { echo "== $*"; "$@" || { echo "!! failed: $*"; status=1; }; }
 step .venv/bin/ruff check vtm tests bench
 step .venv/bin/mypy
+step .venv/bin/lint-imports
 step .venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
 exit $status

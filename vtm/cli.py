@@ -1,4 +1,6 @@
-"""The ``vtm`` command. Each area contributes a typer sub-app from its own ``cli`` module.
+"""The ``vtm`` command. Each area contributes a typer sub-app from its own ``cli`` module; a command
+that needs a layer above its area comes from :mod:`vtm.cli_commands`. What they share (settings,
+the error console) is :mod:`vtm.common.clitools`, so no area imports this module back.
 
 The command-line contract (kept stable for tests, benchmarks and reviewers) is listed in
 ``docs/architecture.md``.
@@ -7,28 +9,14 @@ The command-line contract (kept stable for tests, benchmarks and reviewers) is l
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
-from vtm.config import ConfigError, Settings, load_settings
+from vtm.common.clitools import err, settings_or_exit
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="VTM digital employee.")
 models_app = typer.Typer(no_args_is_help=True, help="Bundled models.")
 app.add_typer(models_app, name="models")
-
-err = Console(stderr=True)
-
-
-def settings_or_exit() -> Settings:
-    """Load settings once; a broken configuration ends the command with a clear message."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    settings.ensure_dirs()
-    return settings
 
 
 @models_app.command("prepare")
@@ -45,15 +33,17 @@ def _register_subcommands() -> None:
     from vtm.banking.cli import app as bank_app
 
     app.add_typer(bank_app, name="bank")
+    from vtm.audit.cli import app as audit_app
+    from vtm.cli_commands.compliance import register as register_compliance_explain
     from vtm.compliance.cli import app as compliance_app
-    from vtm.records.audit.cli import app as audit_app
 
+    register_compliance_explain(compliance_app)
     app.add_typer(compliance_app, name="compliance")
     app.add_typer(audit_app, name="audit")
     from vtm.nlu.cli import app as nlu_app
 
     app.add_typer(nlu_app, name="nlu")
-    from vtm.flows.cli import app as flows_app
+    from vtm.cli_commands.flows import app as flows_app
 
     app.add_typer(flows_app, name="flows")
     from vtm.knowledge.cli import app as kb_app

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
 
     @property
     def audit_anchors_path(self) -> Path:
-        """The audit chain's anchor folder (:mod:`vtm.records.audit.anchors`)."""
+        """The audit chain's anchor folder (:mod:`vtm.audit.anchors`)."""
         return self.audit_anchor_dir or self.data_dir / "audit-anchors"
 
     @property

@@ -1,9 +1,10 @@
 """Issue 5 acceptance: a kiosk killed mid-transfer never posts twice when it restarts.
 
 ``vtm sim --script`` runs a Mandarin transfer in a real subprocess against a seeded sandbox bank
-in a temporary data directory. The test hook ``VTM_FAULT_KILL_AT`` (read only in
-``vtm/dialog/operations.py``) makes the process SIGKILL itself right after the customer's
-confirmation: after the journal entry is written and either before or after the core call. Then
+in a temporary data directory. ``tests/e2e/fault_kiosk.py`` (a test-only launcher that wraps the
+journal and the guarded core of the real kiosk; production code has no hook) makes the process
+SIGKILL itself right after the customer's confirmation: after the journal entry is written and
+either before or after the core call. Then
 the kiosk is started again (a second ``vtm sim --script``): bootstrap recovery asks the core by the
 journalled idempotency key and settles the entry. The bank shows exactly one posting (killed after
 the core call) or none (killed before it), never two, and no journal entry is left unfinished.
@@ -23,9 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from vtm.audit.db import records_engine
 from vtm.banking.sandbox import SandboxBank, create_bank_engine
 from vtm.banking.sandbox.seed import seed_demo_bank
-from vtm.records.db import records_engine
 from vtm.records.journal import JournalStatus, OperationJournal
 
 pytestmark = pytest.mark.slow
@@ -39,6 +40,7 @@ TRANSFER_SCRIPT = {
     "turns": [{"device": f"insert_card {CARD}"}, {"say": "给李娜转两千"}, {"device": f"pin {PIN}"},
               {"say": "普通到账就行"}, {"say": "好的我知道了"}, {"say": "对的"}, {"say": "不用打印"}],
 }
+FAULT_KIOSK = Path(__file__).with_name("fault_kiosk.py")
 RESTART_SCRIPT = {"lang": "zh", "today": TODAY.isoformat(), "turns": [{"device": "silence 1"}]}
 
 
@@ -50,10 +52,8 @@ def _vtm() -> str:
 def _run_sim(data_dir: Path, script: Path, kill_at: str | None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VTM_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     env.pop("VTM_BANK_URL", None)
-    env.pop("VTM_FAULT_KILL_AT", None)
-    if kill_at:
-        env["VTM_FAULT_KILL_AT"] = kill_at
-    return subprocess.run([_vtm(), "sim", "--script", str(script), "--json"], env=env, capture_output=True,
+    command = [sys.executable, str(FAULT_KIOSK), kill_at] if kill_at else [_vtm()]
+    return subprocess.run([*command, "sim", "--script", str(script), "--json"], env=env, capture_output=True,
                           text=True, timeout=600, check=False)
 
 

@@ -3,8 +3,10 @@
 Demo sessions are recorded through the real dialog (real NLU, sandbox bank, gate), the app runs
 under uvicorn on a free localhost port, and a supervisor logs in, filters, opens a session,
 sees the audio player and the verdicts, tags it, unmasks a turn with a reason, and exports the
-session as a conversation test that ``vtm test`` then runs and passes. Screenshots go to
-``artifacts/screenshots/``.
+session as a conversation test that ``vtm test`` then runs and passes. On the hand-off demo,
+whose question the real dialog answers from the knowledge base, the supervisor marks the answer
+wrong and downloads it as a ``vtm kb evaluate`` test case; a reviewer sees the entry, not the
+form. Screenshots go to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import uvicorn
 from argon2 import PasswordHasher
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from vtm.audit import AuditLog
 from vtm.config import Settings, load_settings
-from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.review.app import ReviewOptions, create_app
 from vtm.review.demo import seed_demo_sessions
@@ -197,3 +199,46 @@ def test_a_reviewer_sees_masked_sessions_the_dashboard_and_no_unmask(browser: Br
     response = page.goto(f"{base_url}/admin/users")
     assert response is not None
     assert response.status == 403
+
+
+def test_a_supervisor_marks_a_knowledge_answer_wrong_and_exports_it_as_a_kb_test_case(
+    browser: Browser, base_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    # The hand-off demo asks "我的卡被冻结了怎么办": the real dialog answers it from the knowledge base.
+    page = _login(browser, base_url, "sam")
+    page.fill("form[data-testid=filters] input[name=q]", "冻结")
+    page.click("form[data-testid=filters] button[type=submit]")
+    page.locator("tr[data-session] a").first.click()
+    answer = page.get_by_test_id("kb-answer").first
+    expect(answer.get_by_test_id("kb-entry")).to_have_text("cards.frozen")
+    expect(answer.get_by_test_id("kb-topic")).to_have_text("cards")
+    expect(answer.get_by_test_id("kb-outcome")).to_have_text("answered")
+    session_id = page.get_by_test_id("session-id").inner_text()
+
+    form = answer.locator("form[data-testid=kb-mark-form]")
+    form.locator("input[name=expected_entry]").fill("cards.restricted_by_fraud_control")
+    form.locator("input[name=note]").fill("customer meant the anti-fraud restriction")
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("kb-mark").first).to_contain_text("cards.restricted_by_fraud_control")
+    _shot(page, "06-knowledge-answer-marked")
+
+    page.goto(f"{base_url}/answers")
+    expect(page.get_by_test_id("marked-answer")).to_have_count(1)
+    with page.expect_download() as info:
+        page.click("form[data-testid=answers-export-form] button[type=submit]")
+    exported = tmp_path / "field-cases.csv"
+    info.value.save_as(str(exported))
+    assert exported.read_bytes() == (
+        '"text","lang","entry","kind"\r\n'
+        '"我的卡被冻结了怎么办","zh","cards.restricted_by_fraud_control","answerable"\r\n'
+    ).encode()
+    audit = AuditLog.from_settings(settings)
+    assert list(audit.entries(session_id=session_id, kind="staff_answer_mark"))
+    assert list(audit.entries(kind="staff_answer_export"))
+
+    reviewer = _login(browser, base_url, "rita")
+    reviewer.goto(f"{base_url}/sessions/{session_id}")
+    expect(reviewer.get_by_test_id("kb-entry").first).to_have_text("cards.frozen")
+    expect(reviewer.get_by_test_id("kb-mark").first).to_be_visible()
+    expect(reviewer.locator("form[data-testid=kb-mark-form]")).to_have_count(0)
+    assert reviewer.request.get(f"{base_url}/answers").status == 403

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from vtm.audit import GENESIS_SEAL, AnchorWriteError, AuditFormatError, AuditLog, PurgeTooRecent
+from vtm.audit.anchors import ANCHOR_FILE
 from vtm.cli import app
 from vtm.config import Settings
-from vtm.records.audit import GENESIS_SEAL, AnchorWriteError, AuditFormatError, AuditLog, PurgeTooRecent
-from vtm.records.audit.anchors import ANCHOR_FILE
 from vtm.records.journal import JournalError, JournalStatus, OperationJournal
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from vtm.audit import AuditLog, ChainReport, PurgeTooRecent
+from vtm.audit.anchors import ANCHOR_FILE
 from vtm.cli import app
 from vtm.config import Settings, load_settings
 from vtm.dialog.manager import DialogManager
 from vtm.kiosk.script import load_script
 from vtm.kiosk.sim import play_turn
 from vtm.kiosk.testing import DEFAULT_TODAY, ConversationRunner
-from vtm.records.audit import AuditLog, ChainReport, PurgeTooRecent
-from vtm.records.audit.anchors import ANCHOR_FILE
 from vtm.records.journal import JournalStatus, OperationJournal
 
 ENTRIES = 12  # anchored every 4 entries and once more at the end (a session close)

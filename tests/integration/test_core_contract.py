@@ -18,7 +18,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from vtm.banking.checksums import gb11643_check_char, luhn_check_digit, luhn_valid
 from vtm.banking.errors import (
     AuthenticationFailed,
     CardBlocked,
@@ -39,6 +38,7 @@ from vtm.banking.models import (
 )
 from vtm.banking.port import CoreBanking
 from vtm.banking.sandbox.schema import AccountRow, CardRow, CustomerRow, ExternalAccountRow
+from vtm.common.checksums import gb11643_check_char, luhn_check_digit, luhn_valid
 
 if TYPE_CHECKING:
     from conftest import BankWorld

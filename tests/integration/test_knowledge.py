@@ -1,9 +1,10 @@
 """The knowledge base with the real e5 encoder, through its API and the ``vtm kb`` commands.
 
 Slow: loads multilingual-e5-small from the prepared models folder (``VTM_MODELS_DIR``) and embeds
-every entry once (cached there afterwards). The dev set ``tests/data/kb/dev.csv`` is ours and
-was used to calibrate ``knowledge/settings.yaml``; the bars below guard against regressions, the
-acceptance figures come from the independent blind set (``docs/benchmarks.md``).
+every entry once (cached there afterwards). The development sets ``tests/data/kb/dev.csv`` and
+``blind.csv`` calibrate ``knowledge/settings.yaml``; the bars below guard against regressions. The
+acceptance figures come from the held-out set ``blind2_labelled.csv`` (``docs/benchmarks.md``),
+whose test reports aggregate figures only, never a question.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from vtm.knowledge import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "tests" / "data" / "kb" / "dev.csv"
+HELD_OUT = ROOT / "tests" / "data" / "kb" / "blind2_labelled.csv"
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +119,26 @@ def test_kb_evaluate_on_the_dev_set_keeps_the_calibrated_figures(cli_env: dict[s
         assert scores["top1"] >= 0.80, (lang, scores)
         assert scores["wrong_answer_rate"] <= 0.05, (lang, scores)
     assert set(report["latency_ms"]) == {"p50", "p95"}
+
+
+def test_the_held_out_set_does_not_fall_below_its_regression_floor(cli_env: dict[str, str]) -> None:
+    # Floors a little below the figures measured once when the set arrived (docs/benchmarks.md:
+    # top-1 zh 0.560, en 0.369; wrong answers 8 of 164). They catch a regression; they are not the
+    # targets (top-1 >= 0.90, <= 3 % wrong), which are not met.
+    from vtm.cli import app
+
+    result = CliRunner().invoke(app, ["kb", "evaluate", str(HELD_OUT), "--json", "--by", "kind"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    figures = {name: {k: s[k] for k in ("top1", "ranking_top1", "wrong_answer_rate")}
+               for name, s in [("all", report["overall"]), *report["by_lang"].items()]}
+    assert report["overall"]["answerable"] == 597
+    assert report["overall"]["unanswerable"] == 164
+    assert figures["zh"]["top1"] >= 0.53, figures
+    assert figures["en"]["top1"] >= 0.34, figures
+    assert figures["all"]["ranking_top1"] >= 0.68, figures
+    assert figures["all"]["wrong_answer_rate"] <= 0.07, figures
+    assert set(report["by"]["kind"]) == {"direct", "colloquial", "indirect", "followup_like", "unanswerable"}
 
 
 def test_kb_validate_and_index_check_pass_on_the_shipped_content(cli_env: dict[str, str]) -> None:

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from review_world import PASSWORD, SID, login, review_app
 
+from vtm.audit import AuditLog
 from vtm.config import Settings, load_settings
-from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.records.views import AccessEntry
 from vtm.review.routes_annotations import TAG_DELETE, TAG_DELETE_REFUSED

@@ -51,7 +51,7 @@ DATE_VALUES = [
 ]
 BLANKS = ["", " "]
 # Values a walked request gives the other parameters, so that only the walked one is wrong.
-PATH_DEFAULTS = {"session_id": SID, "turn_no": "2"}
+PATH_DEFAULTS = {"session_id": SID, "turn_no": "2", "position": "0"}
 FORM_DEFAULTS = {"tag": "walk", "text": "walk", "field": "user", "reason": "walking the parameters"}
 # What the walk must find, at least: proof that reading the routes works.
 KNOWN = {
@@ -64,6 +64,8 @@ KNOWN = {
     ("POST", "/sessions/{session_id}/tags", "form", "turn_no"),
     ("POST", "/sessions/{session_id}/tags/delete", "form", "turn_no"),
     ("POST", "/sessions/{session_id}/notes", "form", "turn_no"),
+    ("POST", "/sessions/{session_id}/turns/{turn_no}/answers/{position}/mark", "path", "turn_no"),
+    ("POST", "/sessions/{session_id}/turns/{turn_no}/answers/{position}/mark", "path", "position"),
 }
 
 

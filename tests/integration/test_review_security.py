@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from review_world import CARD, CHEAP, PASSWORD, SID, audio_path, csrf_of, login, review_app
 from sqlalchemy import select
 
+from vtm.audit import AuditLog
 from vtm.config import Settings, load_settings
 from vtm.kiosk.script import Script
-from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 from vtm.review.app import ReviewOptions, create_app
 from vtm.review.context import SESSION_COOKIE

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_check_char, luhn_check_digit
 from vtm.banking.errors import InsufficientFunds
 from vtm.banking.models import Arrival, TransferRequest, TransferStatus
 from vtm.banking.sandbox import SandboxBank, SandboxPolicy, create_bank_engine, drop_bank_schema
@@ -28,6 +27,7 @@ from vtm.banking.sandbox.builder import BankBuilder
 from vtm.banking.sandbox.ledger import check_ledger
 from vtm.banking.sandbox.pins import PinHasher
 from vtm.banking.sandbox.schema import PostingRow, TransferRow
+from vtm.common.checksums import gb11643_check_char, luhn_check_digit
 
 POLICY = SandboxPolicy(pin_hash_time_cost=1, pin_hash_memory_kib=64)
 PAYER, PAYEE = "3100100000010001", "3100100000020001"

@@ -35,6 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from vtm.banking.errors import InsufficientFunds, OutcomeUnknown, Unavailable
 from vtm.banking.models import Arrival, CardStatus, LossKind, TransferRequest
+from vtm.banking.pin_rules import PinWeakness
 from vtm.compliance import (
     AuthFactor,
     ComplianceViolation,
@@ -114,6 +115,10 @@ class RecordingCore:
         self._record(Operation.ORDER_REPLACEMENT, idempotency_key, card_number=card_number)
         return "replaced"
 
+    def change_pin(self, card_number: str, current_pin: str, new_pin: str, idempotency_key: str) -> str:
+        self._record(Operation.CHANGE_PIN, idempotency_key, card_number=card_number)
+        return "changed"
+
 
 @dataclass
 class Issued:
@@ -152,6 +157,8 @@ def clean_context(checkpoint: str, now: datetime, session_id: str, payee: tuple[
             confirmation=Confirmation(method="phrase", said="对", at=confirmed),
             loss_kind=LossKind.TEMPORARY,
             reference=REFS[0],
+            new_pin_weakness=frozenset(),
+            new_pin_matches=True,
         ),
         core=CoreFacts(
             card_status=CardStatus.LOST if checkpoint == "card_loss.replace" else CardStatus.ACTIVE
@@ -185,7 +192,7 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
         ]
     )
     return st.builds(
-        lambda session_id, fs, payee, amount, status, kind, card, ref, bank, arrival, how: GateContext(
+        lambda session_id, fs, payee, amount, status, kind, card, ref, bank, arrival, how, weak, match: GateContext(
             session=SessionFacts(
                 session_id=session_id,
                 kiosk_id="VTM-0001",
@@ -210,6 +217,8 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
                 confirmation=None if how is None else Confirmation(method=how, said=None, at=confirmed),
                 loss_kind=kind,
                 reference=ref,
+                new_pin_weakness=weak,
+                new_pin_matches=match,
             ),
             core=CoreFacts(card_status=status),
         ),
@@ -224,6 +233,8 @@ def random_contexts(checkpoint: str, now: datetime) -> st.SearchStrategy[GateCon
         st.sampled_from(["中国建设银行", None]),
         st.sampled_from(list(Arrival)),
         st.sampled_from([None, "phrase", "button"]),
+        st.sampled_from([None, frozenset(), frozenset({PinWeakness.SEQUENTIAL})]),
+        st.sampled_from([None, True, False]),
     )
 
 
@@ -256,6 +267,8 @@ def call_arguments(operation: Operation, ctx: GateContext, key: str, mutate: str
     card = s.card_number or CARDS[0]
     if mutate:
         card = CARDS[1] if card == CARDS[0] else CARDS[0]
+    if operation is Operation.CHANGE_PIN:  # the PINs are not judged by the gate, so never mutated here
+        return {"card_number": card, "current_pin": "802731", "new_pin": "135790", "idempotency_key": key}
     if operation is Operation.REPORT_LOSS:
         kind = s.loss_kind or LossKind.TEMPORARY
         if mutate == "amount":  # reuse the draw: change the kind instead of the card

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from vtm.config import Settings
 from vtm.dialog.confirmation import ExplicitYes
+from vtm.dialog.content import load_dialog_content
 from vtm.dialog.prompts import Lang
-from vtm.kiosk.bootstrap import _read_dialog_file
 from vtm.kiosk.testing import ConversationRunner
 from vtm.nlu.entities import extract_entities
 from vtm.nlu.types import NluResult
@@ -55,7 +55,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConversationRun
 
 @pytest.fixture(scope="module")
 def consent() -> ExplicitYes:
-    return ExplicitYes.from_content(_read_dialog_file(ROOT / "dialogs" / "dialog.yaml").confirmation)
+    return ExplicitYes.from_content(load_dialog_content(ROOT / "dialogs" / "dialog.yaml").confirmation)
 
 
 answers = st.lists(

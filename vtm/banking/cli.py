@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vtm.common.clitools import settings_or_exit
+
 app = typer.Typer(no_args_is_help=True, help="The sandbox core bank.")
 
 out = Console()
@@ -25,7 +27,6 @@ err = Console(stderr=True)
 
 def _engine() -> Any:
     from vtm.banking.sandbox import create_bank_engine
-    from vtm.cli import settings_or_exit  # imported here: vtm.cli imports this module
 
     return create_bank_engine(settings_or_exit().bank_db_url)
 
@@ -193,7 +194,6 @@ def serve(
     from vtm.banking.http_auth import AuthDenied
     from vtm.banking.http_server import create_app
     from vtm.banking.sandbox import SandboxBank
-    from vtm.cli import settings_or_exit
 
     settings = settings_or_exit()
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -231,7 +231,7 @@ def serve(
     if settle_every > 0:
         threading.Thread(target=settle_loop, name="settle", daemon=True).start()
     # Refused requests go into the audit chain of this data directory as well as the log.
-    from vtm.records.audit import AuditLog
+    from vtm.audit import AuditLog
 
     audit_log = AuditLog.from_settings(settings)
 

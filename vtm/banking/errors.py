@@ -5,6 +5,7 @@
     CoreBankingError                 retry_safe varies
     ├── NotFound                     no such card / account / customer / transfer
     ├── InvalidRequest               malformed input (bad Luhn, bad period, absurd amount)
+    ├── WeakPin                      a new PIN too easy to guess (names its weaknesses, never the PIN)
     ├── AuthenticationFailed         wrong PIN (carries attempts_left)
     ├── CardBlocked                  card locked, lost, frozen or replaced
     ├── InsufficientFunds
@@ -22,6 +23,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "AuthenticationFailed",
     "CardBlocked",
@@ -37,6 +40,7 @@ __all__ = [
     "OutcomeUnknown",
     "PayeeMismatch",
     "Unavailable",
+    "WeakPin",
     "error_from_code",
 ]
 
@@ -69,6 +73,26 @@ class NotFound(CoreBankingError):
 class InvalidRequest(CoreBankingError):
     code = "invalid_request"
     retry_safe = True
+
+
+class WeakPin(CoreBankingError):
+    """The new PIN is too easy to guess (:mod:`vtm.banking.pin_rules`), or equals the current one.
+
+    ``context["weaknesses"]`` holds the weakness names joined by commas (the wire carries only
+    scalars); :attr:`weaknesses` reads them back. The PIN itself is never in the error.
+    """
+
+    code = "weak_pin"
+    retry_safe = True  # nothing was changed; the same call with another PIN may succeed
+
+    @classmethod
+    def naming(cls, weaknesses: Iterable[str]) -> WeakPin:
+        return cls("the new PIN is too easy to guess", weaknesses=",".join(sorted(weaknesses)))
+
+    @property
+    def weaknesses(self) -> frozenset[str]:
+        value = self.context.get("weaknesses", "")
+        return frozenset(filter(None, value.split(","))) if isinstance(value, str) else frozenset()
 
 
 class AuthenticationFailed(CoreBankingError):
@@ -138,7 +162,7 @@ class Forbidden(CoreBankingError):
 
 _BY_CODE: dict[str, type[CoreBankingError]] = {
     cls.code: cls
-    for cls in (CoreBankingError, NotFound, InvalidRequest, AuthenticationFailed, CardBlocked,
+    for cls in (CoreBankingError, NotFound, InvalidRequest, WeakPin, AuthenticationFailed, CardBlocked,
                 InsufficientFunds, LimitExceeded, PayeeMismatch, NotRevocable, IdempotencyConflict,
                 Unavailable, OutcomeUnknown, CredentialRejected, Forbidden)
 }

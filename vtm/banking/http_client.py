@@ -16,8 +16,9 @@ kinds, and each kind has its own retry rule:
     never saw the key it re-sends the *same* keyed request, which the core answers idempotently.
     It never sends a new key. If the outcome still cannot be learned: :class:`OutcomeUnknown`.
 ``once``
-    The PIN check counts failed attempts, so it is not repeated once sent; an unknown outcome is
-    :class:`OutcomeUnknown`.
+    The PIN check and the PIN change count failed attempts, so they are not repeated once sent; an
+    unknown outcome is :class:`OutcomeUnknown`. A PIN change is also keyed: the caller may repeat it
+    with the same key, and if the first one landed the core replays its result.
 
 Every request is signed with the kiosk's key (:class:`RequestSigner`, see :mod:`vtm.banking.signing`),
 each attempt afresh: a retry carries a new timestamp and nonce, so the server's replay check never
@@ -59,6 +60,7 @@ from vtm.banking.models import (
     LossKind,
     LossReport,
     PayeeCheck,
+    PinChange,
     Posting,
     Replacement,
     RevokeResult,
@@ -187,6 +189,12 @@ class HttpCoreBanking:
         body = KeyedCardBody(card_number=card_number, idempotency_key=idempotency_key)
         return self._keyed("order_replacement", idempotency_key,
                            lambda: self._post("/cards/replacements", body), Replacement)
+
+    def change_pin(self, card_number: str, current_pin: str, new_pin: str, idempotency_key: str) -> PinChange:
+        # Sent as a plain dict, not validated here: a local validation error would quote the PIN.
+        payload = {"card_number": card_number, "current_pin": current_pin, "new_pin": new_pin,
+                   "idempotency_key": idempotency_key}
+        return self._once("change_pin", lambda: self._post("/cards/pin-changes", payload), PinChange)
 
     # Accounts -------------------------------------------------------------------------------
     def list_accounts(self, customer_id: str) -> list[Account]:

@@ -19,6 +19,7 @@ Endpoints (all under ``/v1``; bodies are the pydantic values of :mod:`vtm.bankin
     POST /v1/cards/loss-reports                  LossReportBody    -> LossReport     (keyed)
     POST /v1/cards/freeze                        KeyedCardBody     -> CardInfo       (keyed)
     POST /v1/cards/replacements                  KeyedCardBody     -> Replacement    (keyed)
+    POST /v1/cards/pin-changes                   PinChangeBody     -> PinChange      (keyed)
     GET  /v1/customers/{customer_id}/cards                         -> [CardInfo]
     GET  /v1/customers/{customer_id}/accounts                      -> [Account]
     GET  /v1/customers/{customer_id}/payees                        -> [SavedPayee]
@@ -75,6 +76,7 @@ from vtm.banking.models import (
     IdentityResult,
     LossReport,
     PayeeCheck,
+    PinChange,
     Posting,
     Replacement,
     RevokeResult,
@@ -92,6 +94,7 @@ from vtm.banking.wire import (
     KeyedCardBody,
     LossReportBody,
     PayeeBody,
+    PinChangeBody,
     RevokeBody,
     StatementWire,
     TransferBody,
@@ -107,6 +110,7 @@ log = logging.getLogger("vtm.banking.http")
 STATUS_BY_ERROR: dict[type[errors.CoreBankingError], int] = {
     errors.NotFound: 404,
     errors.InvalidRequest: 422,
+    errors.WeakPin: 422,
     errors.AuthenticationFailed: 401,
     errors.CardBlocked: 423,
     errors.InsufficientFunds: 409,
@@ -179,6 +183,13 @@ def _router(bank: CoreBanking) -> APIRouter:
     @r.post("/cards/replacements", tags=["cards"])
     def order_replacement(body: KeyedCardBody) -> Replacement:
         return bank.order_replacement(body.card_number, body.idempotency_key)
+
+    @r.post("/cards/pin-changes", tags=["cards"])
+    def change_pin(body: PinChangeBody) -> PinChange:
+        """Replace the PIN; idempotent by key. 401 ``authentication_failed`` (wrong current PIN, with
+        ``attempts_left``), 423 when locked, 422 ``weak_pin`` naming the weaknesses (never the PIN)."""
+        return bank.change_pin(body.card_number, body.current_pin.get_secret_value(),
+                               body.new_pin.get_secret_value(), body.idempotency_key)
 
     @r.get("/customers/{customer_id}/cards", tags=["cards"])
     def cards_of_customer(customer_id: CustomerId) -> list[CardInfo]:

@@ -2,7 +2,7 @@
 
 Money is ``Decimal`` yuan with two places (``Money``); the sandbox stores integer fen.
 Card, account and ID numbers are plain strings here: masking happens where text leaves the
-engine (``vtm.records.masking``), never by mutating domain values.
+engine (``vtm.common.masking``), never by mutating domain values.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "LossReport",
     "Money",
     "PayeeCheck",
+    "PinChange",
     "Posting",
     "Replacement",
     "RevokeResult",
@@ -146,6 +147,14 @@ class LossReport(_Frozen):
     accepted_at: datetime
     expires_at: datetime | None = Field(description="When a temporary report lapses")
     replacement_available_at: datetime | None = None
+
+
+class PinChange(_Frozen):
+    """A PIN changed at the core (the PINs themselves never leave the core's request)."""
+
+    reference: str
+    card_number: str
+    changed_at: datetime
 
 
 class Replacement(_Frozen):

@@ -6,9 +6,9 @@ tests run against both (``tests/integration/test_core_contract.py``).
 
 Rules every implementation keeps:
 
-* Money movements and card-status changes take an ``idempotency_key``; repeating a call with
-  the same key returns the first result and changes nothing. The same key with different
-  parameters raises :class:`~vtm.banking.errors.IdempotencyConflict`.
+* Money movements, card-status changes and PIN changes take an ``idempotency_key``; repeating a
+  call with the same key returns the first result and changes nothing. The same key with
+  different parameters raises :class:`~vtm.banking.errors.IdempotencyConflict`.
 * When the outcome of a call is unknown (:class:`~vtm.banking.errors.OutcomeUnknown`), the
   caller asks :meth:`CoreBanking.transfer_status` (or repeats the keyed call) before anything
   else; it never re-posts with a new key.
@@ -33,6 +33,7 @@ from vtm.banking.models import (
     LossKind,
     LossReport,
     PayeeCheck,
+    PinChange,
     Posting,
     Replacement,
     RevokeResult,
@@ -73,6 +74,13 @@ class CoreBanking(Protocol):
 
     def order_replacement(self, card_number: str, idempotency_key: str) -> Replacement:
         """Issue a new card number for a card reported lost; the old card becomes ``replaced``."""
+        ...
+
+    def change_pin(self, card_number: str, current_pin: str, new_pin: str, idempotency_key: str) -> PinChange:
+        """Replace the card's PIN. The current PIN is checked first and a wrong one counts toward the
+        lockout exactly as in :meth:`authenticate_card` (AuthenticationFailed / CardBlocked); then a
+        weak new PIN, or one equal to the current PIN, raises WeakPin. Success resets the failed
+        attempts. A repeated key replays the first result without checking either PIN again."""
         ...
 
     # Accounts ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ a 500): money is a decimal *string* of ASCII digits (:data:`WireMoney`, no float
 underscores or other scripts' digits), and a day is an ISO ``YYYY-MM-DD`` within
 :data:`EARLIEST_DAY` .. :data:`LATEST_DAY` (:data:`WireDay`).
 
-Secrets are typed: the PIN is a :class:`pydantic.SecretStr`, so it prints as ``**********``
+Secrets are typed: every PIN is a :class:`pydantic.SecretStr`, so it prints as ``**********``
 in any log line or error that shows the body.
 """
 
@@ -42,6 +42,7 @@ __all__ = [
     "KeyedCardBody",
     "LossReportBody",
     "PayeeBody",
+    "PinChangeBody",
     "RevokeBody",
     "StatementWire",
     "TransferBody",
@@ -135,6 +136,13 @@ class KeyedCardBody(CardBody):
 
 class LossReportBody(KeyedCardBody):
     kind: LossKind
+
+
+class PinChangeBody(KeyedCardBody):
+    """Card, current PIN and new PIN. Both PINs only ever travel in this POST body."""
+
+    current_pin: SecretStr = Field(min_length=4, max_length=12)
+    new_pin: SecretStr = Field(min_length=4, max_length=12)
 
 
 class PayeeBody(_Body):

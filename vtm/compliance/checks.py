@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vtm.banking.models import Arrival, CardStatus, LossKind, Money
+from vtm.banking.pin_rules import PinWeakness
 from vtm.compliance.context import AuthFactor, Consent, GateContext
 from vtm.compliance.errors import EmbedderRequired
 from vtm.compliance.matching import PhraseMatcher, WatchIndex
@@ -148,6 +149,30 @@ def pin_lockout(ctx: GateContext, p: PinLockoutParams, _: PackResources) -> Find
     if ctx.core.pin_locked or ctx.core.failed_pin_attempts >= p.max_failed_attempts:
         return Finding({"failed_attempts": ctx.core.failed_pin_attempts})
     return None
+
+
+# PIN change ----------------------------------------------------------------------------------
+class PinStrengthParams(_Params):
+    weaknesses: list[PinWeakness] = Field(
+        min_length=1, description="Weaknesses of a new PIN (vtm.banking.pin_rules) that make the rule fire"
+    )
+
+
+@check("pin_strength", PinStrengthParams)
+def pin_strength(ctx: GateContext, p: PinStrengthParams, _: PackResources) -> Finding | None:
+    """The new PIN has one of the listed weaknesses (the gate sees their names, never the PIN)."""
+    found = (ctx.slots.new_pin_weakness or frozenset()) & set(p.weaknesses)
+    return Finding({"weaknesses": sorted(found)}) if found else None
+
+
+class NoParams(_Params):
+    """A check without figures (``params: {}``)."""
+
+
+@check("pin_reentry", NoParams)
+def pin_reentry(ctx: GateContext, _p: NoParams, _: PackResources) -> Finding | None:
+    """The second entry of the new PIN differs from the first."""
+    return Finding() if ctx.slots.new_pin_matches is False else None
 
 
 # Session -------------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 
 from vtm.banking.models import Arrival, CardStatus, Channel, LossKind, Money
+from vtm.banking.pin_rules import PinWeakness
 
 __all__ = [
     "AuthFactor",
@@ -130,6 +131,19 @@ class Slots(_Frozen):
     requested_factor: AuthFactor | None = Field(
         default=None, description="Verification about to be performed"
     )
+    new_pin_weakness: frozenset[PinWeakness] | None = Field(
+        default=None,
+        description="Weaknesses of the new PIN (vtm.banking.pin_rules; empty: none) - names only, never "
+        "the PIN; None: not judged yet",
+    )
+    new_pin_matches: bool | None = Field(
+        default=None, description="The two entries of the new PIN are equal; None: not entered twice yet"
+    )
+
+    @field_serializer("new_pin_weakness")
+    def _sorted(self, value: frozenset[PinWeakness] | None) -> list[str] | None:
+        # Sorted: the judged slots are hashed into the audit, and a set's order varies by process.
+        return None if value is None else sorted(value)
 
 
 class RecentTransfer(_Frozen):

@@ -21,10 +21,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vtm.common.canonical import canonical_json, sha256_hex
 from vtm.compliance.errors import PackProblem
 from vtm.compliance.matching import fold
 from vtm.compliance.pack_models import PromptText
-from vtm.records.audit import canonical_json, sha256_hex
 
 __all__ = [
     "BENIGN",

@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vtm.audit import AuditLog
+from vtm.common.canonical import canonical_json, sha256_hex
 from vtm.compliance.checks import PackResources
 from vtm.compliance.context import GateContext
 from vtm.compliance.errors import ComplianceError, EmbedderRequired, UnknownCheckpoint
@@ -39,7 +41,6 @@ from vtm.compliance.pack import PolicyPack
 from vtm.compliance.permits import PermitRegistry
 from vtm.compliance.semantic import SemanticIndex, TextEmbedder
 from vtm.compliance.verdict import Effect, Outcome, Permit, RuleHit, Verdict, strictest
-from vtm.records.audit import AuditLog, canonical_json, sha256_hex
 
 __all__ = ["INCOMPLETE_PARAMETERS", "UNCONFIRMED", "Clock", "Gate"]
 

@@ -1,12 +1,13 @@
 """``GuardedCoreBanking``: the only door from the kiosk to a mutating core-bank call.
 
 It wraps any :class:`~vtm.banking.port.CoreBanking` for one session. Read-only calls pass
-through. A money movement or card-status change (``transfer``, ``revoke_transfer``,
-``report_loss``, ``freeze_card``, ``order_replacement``) needs a ``permit=`` issued by the gate
-with an ``allow`` verdict *in this session* for *exactly these parameters*, and not used before;
-otherwise :class:`~vtm.compliance.errors.ComplianceViolation` is raised and the core is never
-called. Every attempt (executed or refused) is appended to the audit chain, and the large-value
-reports of the permitting verdict are recorded once the core has executed the operation.
+through. A money movement, card-status change or PIN change (``transfer``, ``revoke_transfer``,
+``report_loss``, ``freeze_card``, ``order_replacement``, ``change_pin``) needs a ``permit=``
+issued by the gate with an ``allow`` verdict *in this session* for *exactly these parameters*,
+and not used before; otherwise :class:`~vtm.compliance.errors.ComplianceViolation` is raised and
+the core is never called. Every attempt (executed or refused) is appended to the audit chain,
+and the large-value reports of the permitting verdict are recorded once the core has executed
+the operation.
 
 The wrapper still satisfies the ``CoreBanking`` protocol (``permit`` is an optional keyword), so
 code that forgets the permit fails loudly instead of bypassing the gate.
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from vtm.audit import AuditLog
 from vtm.banking.errors import CoreBankingError, OutcomeUnknown, Unavailable
 from vtm.banking.models import (
     Account,
@@ -31,6 +33,7 @@ from vtm.banking.models import (
     LossKind,
     LossReport,
     PayeeCheck,
+    PinChange,
     Posting,
     Replacement,
     RevokeResult,
@@ -44,7 +47,6 @@ from vtm.compliance.errors import ComplianceViolation
 from vtm.compliance.gate import Clock, Gate
 from vtm.compliance.operations import Operation, call_params, params_hash
 from vtm.compliance.verdict import Permit
-from vtm.records.audit import AuditLog
 
 __all__ = ["GuardedCoreBanking"]
 
@@ -199,6 +201,19 @@ class GuardedCoreBanking:
             permit,
             idempotency_key,
             lambda: self._core.order_replacement(card_number, idempotency_key),
+            card_number=card_number,
+        )
+
+    def change_pin(
+        self, card_number: str, current_pin: str, new_pin: str, idempotency_key: str, *,
+        permit: Permit | None = None,
+    ) -> PinChange:
+        """The permit binds to the card only: the PINs never enter the parameters, the hash or the audit."""
+        return self._execute(
+            Operation.CHANGE_PIN,
+            permit,
+            idempotency_key,
+            lambda: self._core.change_pin(card_number, current_pin, new_pin, idempotency_key),
             card_number=card_number,
         )
 

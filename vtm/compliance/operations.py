@@ -5,7 +5,8 @@ slots it judged, the guard from the arguments of the actual core call. If the tw
 single fen or character, the hashes differ and the guard refuses.
 
 Idempotency keys and memos are not part of the hash: the key is the core's replay protection
-(one permit binds to one key on first use), the memo does not move money.
+(one permit binds to one key on first use), the memo does not move money. Nor are PINs: a PIN
+change's permit binds to the card only, and nothing derived from a PIN reaches the gate or the audit.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from vtm.banking.models import Arrival, Channel, LossKind, TransferRequest
+from vtm.common.canonical import canonical_json, sha256_hex
 from vtm.compliance.context import GateContext
-from vtm.records.audit import canonical_json, sha256_hex
 
 __all__ = [
     "CONFIRMED_OPERATIONS",
@@ -29,13 +30,14 @@ __all__ = [
 
 
 class Operation(StrEnum):
-    """Core-bank calls that move money or change a card's status (names of ``CoreBanking`` methods)."""
+    """Core-bank calls that move money or change a card's status or PIN (names of ``CoreBanking`` methods)."""
 
     TRANSFER = "transfer"
     REVOKE_TRANSFER = "revoke_transfer"
     REPORT_LOSS = "report_loss"
     FREEZE_CARD = "freeze_card"
     ORDER_REPLACEMENT = "order_replacement"
+    CHANGE_PIN = "change_pin"
 
 
 MUTATING_OPERATIONS = frozenset(Operation)
@@ -44,7 +46,8 @@ CONFIRMED_OPERATIONS = frozenset({Operation.TRANSFER, Operation.REVOKE_TRANSFER,
 """Operations the customer must confirm explicitly (a yes-list phrase or the button) before any permit.
 
 This is an invariant of the engine, not a bank setting: no policy pack can move money, revoke a
-transfer or report a card lost on the strength of a classifier's "affirm"."""
+transfer or report a card lost on the strength of a classifier's "affirm". A PIN change is confirmed
+by entering the new PIN twice (``Slots.new_pin_matches``, rule PIN-MISMATCH), not by a yes."""
 
 
 class MissingParameter(ValueError):
@@ -126,4 +129,9 @@ def params_from_context(operation: Operation, ctx: GateContext) -> dict[str, Any
         return call_params(operation, reference=need("reference"))
     if operation is Operation.REPORT_LOSS:
         return call_params(operation, card_number=need("card_number"), kind=need("loss_kind"))
+    if operation is Operation.CHANGE_PIN:
+        # Judged by the pack's PIN rules, not bound into the permit; but a PIN change is never
+        # authorised before the new PIN was judged and entered twice (fail-safe: None is missing).
+        need("new_pin_weakness")
+        need("new_pin_matches")
     return call_params(operation, card_number=need("card_number"))

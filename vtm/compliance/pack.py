@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from vtm.common.canonical import canonical_json, sha256_hex
 from vtm.compliance.checks import CHECKS, CheckSpec, PackResources
 from vtm.compliance.errors import PackProblem, PolicyError
 from vtm.compliance.exemplars import ExemplarsDocument, ExemplarSet, compile_exemplars
@@ -36,7 +37,6 @@ from vtm.compliance.pack_models import (
     WatchlistDocument,
 )
 from vtm.compliance.verdict import Effect
-from vtm.records.audit import canonical_json, sha256_hex
 
 __all__ = ["BUILTIN_PROMPTS", "PolicyPack", "Rule", "default_pack_path", "load_pack", "policy_json_schema"]
 

@@ -44,8 +44,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from vtm.common.canonical import sha256_hex
 from vtm.compliance.exemplars import Exemplar, ExemplarSet
-from vtm.records.audit import sha256_hex
 
 __all__ = ["PREPARATION_VERSION", "SemanticIndex", "SemanticMatch", "TextEmbedder", "prepare_text"]
 

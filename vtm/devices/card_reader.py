@@ -18,9 +18,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from vtm.common.masking import PII, PiiKind, mask_card
 from vtm.devices._clock import Clock, utc_now
 from vtm.devices.errors import CardSlotBusy, CardUnreadable, NoCard
-from vtm.records.masking import PII, PiiKind, mask_card
 
 __all__ = [
     "CardEvent",

@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from vtm.common.masking import mask_card, mask_id
+from vtm.common.secret import PIN_MASK, Secret
 from vtm.devices.errors import DeviceCommandError
 from vtm.devices.face import FaceOutcome
-from vtm.records.masking import mask_card, mask_id
-from vtm.records.secret import PIN_MASK, Secret
 
 __all__ = [
     "USAGE",
@@ -37,6 +37,7 @@ __all__ = [
     "TakeCard",
     "TakeReceipt",
     "parse_device_command",
+    "raw_device_line",
 ]
 
 MAX_SILENCE_S: Final = 3600.0
@@ -186,3 +187,15 @@ def parse_device_command(line: str) -> DeviceCommand:
             raise _error(f"silence needs between 0 and {MAX_SILENCE_S:g} seconds")
         return Silence(seconds)
     raise _error(f"unknown device command {name!r}")
+
+
+def raw_device_line(command: DeviceCommand) -> str | None:
+    """The command as the customer's side typed it, except a PIN (never kept): for the encrypted
+    raw record supervisors may export."""
+    if isinstance(command, EnterPin):
+        return None
+    if isinstance(command, InsertCard):
+        return f"insert_card {command.card_number}"
+    if isinstance(command, ScanId):
+        return f"scan_id {command.id_number}" + (" expired" if command.expired else "")
+    return str(command)

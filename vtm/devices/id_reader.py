@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
 
-from vtm.banking.checksums import gb11643_valid, id_birth_date
+from vtm.common.checksums import gb11643_valid, id_birth_date
+from vtm.common.masking import mask_id, mask_name
 from vtm.devices._clock import Today, kiosk_today
 from vtm.devices.errors import IdCardExpired, IdCardUnreadable, IdNumberInvalid, NoIdCard
-from vtm.records.masking import mask_id, mask_name
 
 __all__ = ["UNKNOWN_HOLDER", "IdCardData", "IdCardReader", "NameLookup", "SimulatedIdCardReader"]
 

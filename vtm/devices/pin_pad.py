@@ -1,6 +1,6 @@
 """PIN pad: the customer types a PIN for a stated purpose, or presses cancel.
 
-The PIN only ever exists as a :class:`~vtm.records.secret.Secret` (prints ``******``); the one
+The PIN only ever exists as a :class:`~vtm.common.secret.Secret` (prints ``******``); the one
 place that calls ``reveal()`` is the core-banking call. Nothing here logs, stores or puts a PIN
 into an error message. :class:`SimulatedPinPad` is fed by the ``pin DIGITS`` and ``pin_cancel``
 commands; with nothing typed, a request times out, as the real pad would.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from vtm.common.secret import Secret
 from vtm.devices.errors import PinFormatError
-from vtm.records.secret import Secret
 
 __all__ = ["PinEntry", "PinEntryStatus", "PinPad", "PinPurpose", "SimulatedPinPad"]
 
@@ -23,6 +23,7 @@ class PinPurpose(StrEnum):
     AUTHENTICATE = "authenticate"  # card + PIN at the start of a session
     RECONFIRM = "reconfirm"  # PIN again before a large transfer
     VERIFY_IDENTITY = "verify_identity"  # ID + PIN instead of a face check
+    CHANGE = "change"  # the current or a new PIN while the customer changes it
 
 
 class PinEntryStatus(StrEnum):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vtm.dialog.actions import Action
 
 __all__ = ["Reply", "TurnRecord", "jsonable"]
 
@@ -31,6 +34,7 @@ class TurnRecord:
     operations: list[dict[str, Any]] = field(default_factory=list)
     state: str | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)  # for the kiosk's devices, performed after the turn
 
     @property
     def bot(self) -> list[str]:

@@ -32,10 +32,23 @@ __all__ = [
     "StateSpec",
     "TransactionDefinition",
     "TransitionSpec",
+    "Trigger",
     "load_definitions",
 ]
 
-ENGINE_TRIGGERS = frozenset({"proceed", "reject", "fail", "affirm", "deny", "revise", "cancel"})
+class Trigger(StrEnum):
+    """The events the engine fires; a definition's transitions use only these."""
+
+    PROCEED = "proceed"
+    REJECT = "reject"
+    FAIL = "fail"
+    AFFIRM = "affirm"
+    DENY = "deny"
+    REVISE = "revise"
+    CANCEL = "cancel"
+
+
+ENGINE_TRIGGERS = frozenset(t.value for t in Trigger)
 
 
 class DefinitionError(Exception):
@@ -64,8 +77,8 @@ class _Strict(BaseModel):
 
 class SlotSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    type: Literal["amount", "card_number", "account_number", "payee_name", "payee_bank", "date_range",
-                  "delivery", "loss_kind", "arrival", "id_number", "transfer_ref"]
+    type: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="What fills it: a slot type of dialogs/dialog.yaml "
+                                                                 "(`slot_types`), or `pin_pad` (the PIN pad only)")
     prompt: str = Field(description="Prompt key asked when the slot is missing")
     default_from: str | None = Field(default=None, description="A session fact that fills the slot")
     ask: bool = Field(default=True, description="False: only default_from can fill it; when it cannot, the "
@@ -76,6 +89,7 @@ class SlotSpec(_Strict):
     propose_prompt: str | None = Field(default=None, description="A yes/no question proposing the default, asked "
                                                                  "after a miss (elderly customers) instead of the "
                                                                  "either/or again")
+    personal_name: bool = Field(default=False, description="The value is a person's name: masked in every record")
     unavailable_prompt: str | None = Field(default=None, description="Said when the customer does not have what "
                                                                      "is asked for (卡不在身上): the other ways")
 
@@ -190,8 +204,8 @@ def _format_error(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_definitions(folder: Path, known_guards: set[str],
-                     known_operations: set[str]) -> dict[str, TransactionDefinition]:
+def load_definitions(folder: Path, known_guards: set[str], known_operations: set[str],
+                     known_slot_types: set[str] | None = None) -> dict[str, TransactionDefinition]:
     """Load and validate every ``*.yaml`` in ``folder``; raise :class:`DefinitionError` on the first bad file."""
     definitions: dict[str, TransactionDefinition] = {}
     for path in sorted(folder.glob("*.yaml")):
@@ -207,6 +221,10 @@ def load_definitions(folder: Path, known_guards: set[str],
         if unknown:
             raise DefinitionError(f"{path}: transitions name unknown guards {sorted(unknown)}; "
                                   f"known: {sorted(known_guards)}")
+        for i, slot in enumerate(definition.slots):
+            if known_slot_types is not None and slot.type not in known_slot_types:
+                raise DefinitionError(f"{path}: slots[{i}].type '{slot.type}' is unknown; "
+                                      f"known: {sorted(known_slot_types)}")
         for state in definition.states:
             if state.operation and state.operation not in known_operations:
                 raise DefinitionError(f"{path}: states.{state.name}.operation '{state.operation}' is unknown; "

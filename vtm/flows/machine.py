@@ -4,27 +4,27 @@ Strict by construction: ``auto_transitions`` are off and invalid triggers raise,
 definition does not allow is an error (:class:`FlowError`), never a silent no-op. A trigger whose
 guards all fail is also an error: the definition must say where every event leads.
 
-Guards are named, pure functions of the flow's slots and facts (:data:`GUARDS`); the YAML refers
-to them by name and the loader rejects unknown names.
+Guards are named, pure functions of the flow's slots and facts; the transaction plug-ins register
+them (:mod:`vtm.dialog.plugins`), the YAML refers to them by name and the loader rejects unknown names.
 
 Usage::
 
-    flow = Flow(definitions["transfer"])
+    flow = Flow(definition, guards={"payee_resolved": payee_resolved})
     flow.fire("proceed")
     flow.state            # -> "validate_payee"
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from transitions import Machine, MachineError
 from transitions.extensions import GraphMachine
 
-from vtm.flows.definition import StateKind, StateSpec, TransactionDefinition
+from vtm.flows.definition import StateKind, StateSpec, TransactionDefinition, Trigger
 
-__all__ = ["GUARDS", "Flow", "FlowError", "mermaid_diagram"]
+__all__ = ["Flow", "FlowError", "Guard", "mermaid_diagram"]
 
 
 class FlowError(Exception):
@@ -32,36 +32,6 @@ class FlowError(Exception):
 
 
 Guard = Callable[["Flow"], bool]
-
-
-def _payee_resolved(flow: Flow) -> bool:
-    return bool(flow.slots.get("account_number")) and bool(flow.slots.get("payee_bank"))
-
-
-def _payee_needs_validation(flow: Flow) -> bool:
-    wanted = (flow.slots.get("payee_name"), flow.slots.get("account_number"), flow.slots.get("payee_bank"))
-    return flow.facts.get("validated_payee") != wanted
-
-
-def _arrival_choice_needed(flow: Flow) -> bool:
-    # Own accounts at the same bank arrive at once; everyone else gets the 24-hour rule and a choice.
-    check = flow.facts.get("payee_check")
-    own = bool(check is not None and check.own_account and check.same_bank)
-    return not own and not flow.slots.get("arrival")
-
-
-def _replacement_possible(flow: Flow) -> bool:
-    # A new card is issued on a formal report only; a temporary report lapses and keeps the card.
-    report = flow.facts.get("loss_report")
-    return report is not None and report.kind.value == "formal" and flow.facts.get("replacement") is None
-
-
-GUARDS: dict[str, Guard] = {
-    "payee_resolved": _payee_resolved,
-    "payee_needs_validation": _payee_needs_validation,
-    "arrival_choice_needed": _arrival_choice_needed,
-    "replacement_possible": _replacement_possible,
-}
 
 
 class Flow:
@@ -73,8 +43,13 @@ class Flow:
 
     state: str  # set by transitions
 
-    def __init__(self, definition: TransactionDefinition, slots: dict[str, Any] | None = None) -> None:
+    def __init__(self, definition: TransactionDefinition, slots: dict[str, Any] | None = None,
+                 guards: Mapping[str, Guard] | None = None) -> None:
         self.definition = definition
+        self._guards = dict(guards or {})
+        unknown = definition.guard_names() - set(self._guards)
+        if unknown:
+            raise FlowError(f"{definition.name}: no guard registered for {sorted(unknown)}")
         self.slots: dict[str, Any] = dict(slots or {})
         self.facts: dict[str, Any] = {}
         transitions = [
@@ -98,7 +73,7 @@ class Flow:
         )
 
     def _guard(self, name: str) -> Callable[[], bool]:
-        guard = GUARDS[name]
+        guard = self._guards[name]
         return lambda: guard(self)
 
     @property
@@ -126,6 +101,29 @@ class Flow:
             raise FlowError(f"{self.name}: no guard let event '{trigger}' leave state '{self.state}'")
         return self.state
 
+    def place_at(self, state: str) -> None:
+        """Put the flow in ``state`` directly, without firing an event: only for a channel that asks the
+        slots in its own order (the Rasa form validating one slot), never in the kiosk's dialog."""
+        self.definition.state(state)  # raises for an unknown state
+        self._machine.set_state(state, model=self)
+
+    @classmethod
+    def restored(cls, definition: TransactionDefinition, state: str, slots: Mapping[str, Any],
+                 facts: Mapping[str, Any], guards: Mapping[str, Guard]) -> Flow:
+        """A flow rebuilt from a saved session (:mod:`vtm.dialog.snapshot`) exactly where it was.
+
+        Not a step of the dialog: the transaction already reached ``state`` by its transitions,
+        its guards and its gate checkpoints before it was saved, so none of them runs again here.
+        """
+        flow = cls(definition, dict(slots), guards)
+        flow.place_at(state)
+        flow.facts = dict(facts)
+        return flow
+
+    def names(self) -> list[str]:
+        """The people named in this transaction (slots marked ``personal_name``), to mask in records."""
+        return [str(self.slots[s.name]) for s in self.definition.slots if s.personal_name and self.slots.get(s.name)]
+
     def missing_slots(self) -> list[str]:
         return [s for s in self.spec.slots if self.slots.get(s) in (None, "")]
 
@@ -142,7 +140,7 @@ def mermaid_diagram(definition: TransactionDefinition) -> str:
         transitions=[
             {"trigger": t.trigger + (f" [{', '.join(t.conditions)}]" if t.conditions else ""),
              "source": t.source, "dest": t.dest}
-            for t in definition.transitions if t.trigger != "cancel"
+            for t in definition.transitions if t.trigger != Trigger.CANCEL
         ],
         initial=definition.initial,
         auto_transitions=False,

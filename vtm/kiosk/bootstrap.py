@@ -13,21 +13,18 @@ Usage::
 from __future__ import annotations
 
 import threading
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-import yaml
-import zhconv
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vtm.audit import AuditLog
 from vtm.banking.errors import CoreBankingError
 from vtm.banking.port import CoreBanking
 from vtm.compliance.gate import Gate
@@ -35,16 +32,17 @@ from vtm.compliance.pack import default_pack_path, load_pack
 from vtm.compliance.semantic import TextEmbedder
 from vtm.config import Settings
 from vtm.devices import Devices
-from vtm.dialog.confirmation import ConfirmationContent, ExplicitYes
-from vtm.dialog.knowledge import KnowledgeAnswers
-from vtm.dialog.operations import OPERATIONS
+from vtm.dialog.actions import ActionPerformer
+from vtm.dialog.confirmation import ExplicitYes
+from vtm.dialog.content import Phrases, load_dialog_content
 from vtm.dialog.prompts import Lang, PromptCatalog
+from vtm.dialog.services import KnowledgeAnswers, Parser, PhraseLists
 from vtm.dialog.session import Session
-from vtm.flows.definition import TransactionDefinition, load_definitions
-from vtm.flows.machine import GUARDS
+from vtm.dialog.transactions import load_transactions, nlu_intents
+from vtm.flows.definition import TransactionDefinition
+from vtm.kiosk.actions import DevicePerformer
 from vtm.kiosk.recovery import recover_unfinished
-from vtm.nlu.types import NluResult
-from vtm.records.audit import AuditLog
+from vtm.nlu.types import SlotName
 from vtm.records.journal import OperationJournal
 from vtm.records.recorder import SessionRecorder
 from vtm.records.store import SessionStore
@@ -53,38 +51,9 @@ if TYPE_CHECKING:
     from vtm.knowledge import Answer, Decline, KnowledgeBase, KnowledgeContent, SentenceEncoder
     from vtm.nlu.model.encoder import E5Encoder
 
-__all__ = ["E5TextEmbedder", "KioskServices", "KioskSettingsError", "Phrases", "bootstrap", "nlu_embedder"]
+__all__ = ["E5TextEmbedder", "KioskServices", "Parser", "bootstrap", "nlu_embedder"]
 
 Clock = Callable[[], datetime]
-
-
-class KioskSettingsError(Exception):
-    """``dialogs/dialog.yaml`` is invalid; the message names the file and the field."""
-
-
-class Parser(Protocol):
-    def parse(self, text: str, lang: Lang | None = None, today: Any = None) -> NluResult: ...
-
-
-def _squash(text: str) -> str:
-    return "".join(zhconv.convert(unicodedata.normalize("NFKC", text), "zh-cn").lower().split())
-
-
-class _DialogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    temporary_loss_days: int = Field(ge=1, le=60)
-    idle_reset_seconds: float = Field(gt=0, le=3600)
-    phrases: dict[str, list[str]]
-    confirmation: ConfirmationContent
-
-
-@dataclass(frozen=True)
-class Phrases:
-    lists: dict[str, tuple[str, ...]]
-
-    def matches(self, name: str, text: str) -> bool:
-        squashed = _squash(text)
-        return any(p in squashed for p in self.lists.get(name, ()))
 
 
 @dataclass
@@ -98,14 +67,16 @@ class KioskServices:
     prompts: PromptCatalog
     definitions: dict[str, TransactionDefinition]
     devices: Devices
-    phrases: Phrases
+    phrases: PhraseLists
     confirmation: ExplicitYes
     bank_policy: dict[str, int]
     idle_reset_s: float
     clock: Clock
+    slot_types: dict[str, list[SlotName]]
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     recorder: SessionRecorder | None = None
     knowledge: KnowledgeAnswers | None = None
+    perform_actions: ActionPerformer | None = None
 
     def transaction_for_intent(self, intent: str) -> str | None:
         return next((d.name for d in self.definitions.values() if d.intent == intent), None)
@@ -200,16 +171,6 @@ def nlu_embedder(models_path: Path, nlu: Parser | None = None) -> E5TextEmbedder
     return E5TextEmbedder(own_encoder, model_id)
 
 
-def _read_dialog_file(path: Path) -> _DialogFile:
-    try:
-        return _DialogFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KioskSettingsError(f"{path}: {exc}") from exc
-    except ValidationError as exc:
-        raise KioskSettingsError(f"{path}: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
-
-
 def make_core(settings: Settings, clock: Clock) -> CoreBanking:
     """The core bank: over HTTP when ``VTM_BANK_URL`` is set, else the embedded sandbox."""
     if settings.bank_url:
@@ -235,7 +196,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
     """
     settings.ensure_dirs()
     root = settings.content_root
-    dialog = _read_dialog_file(root / "dialogs" / "dialog.yaml")
+    dialog = load_dialog_content(root / "dialogs" / "dialog.yaml")
     core = core or make_core(settings, clock)
     audit = AuditLog.from_settings(settings)
     if nlu is None:
@@ -257,18 +218,22 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         except CoreBankingError:
             return None
 
+    devices = devices or Devices.simulated(settings.output_dir, id_lookup=id_name, clock=clock)
     services = KioskServices(
         settings=settings, core=core, gate=gate, audit=audit,
         journal=OperationJournal(audit.engine, clock=clock, audit=audit),
         nlu=nlu,
         prompts=PromptCatalog.load(root),
-        definitions=load_definitions(root / "transactions", set(GUARDS), set(OPERATIONS)),
-        devices=devices or Devices.simulated(settings.output_dir, id_lookup=id_name, clock=clock),
-        phrases=Phrases({k: tuple(_squash(p) for p in v) for k, v in dialog.phrases.items()}),
+        definitions=load_transactions(root / "transactions", dialog.known_slot_types(),
+                                      nlu_intents(root / "dialogs" / "nlu")),
+        devices=devices,
+        phrases=Phrases.from_content(dialog),
         confirmation=ExplicitYes.from_content(dialog.confirmation),
-        bank_policy={"temporary_loss_days": dialog.temporary_loss_days},
+        bank_policy=dialog.bank_policy,
         idle_reset_s=dialog.idle_reset_seconds,
         clock=clock,
+        slot_types={name: list(kinds) for name, kinds in dialog.slot_types.items()},
+        perform_actions=DevicePerformer(devices),
         recorder=SessionRecorder(SessionStore.from_settings(settings), clock, audit=audit) if record else None,
         knowledge=knowledge,
     )

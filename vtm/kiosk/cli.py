@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vtm.common.clitools import err, settings_or_exit
+
 __all__ = ["register"]
 
 
@@ -22,7 +24,6 @@ def sim(
                                         "replies are written as WAV files next to the script")] = False,
 ) -> None:
     """The kiosk agent in the terminal: type what the customer says; /commands for devices."""
-    from vtm.cli import err, settings_or_exit
     from vtm.devices import SimulatedDevices
     from vtm.devices.errors import DeviceError
     from vtm.dialog.manager import DialogManager
@@ -89,7 +90,6 @@ def run_tests(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run conversation tests; ends with `N passed, N failed`; exit 1 on any failure."""
-    from vtm.cli import settings_or_exit
     from vtm.kiosk.testing import ConversationRunner, describe, discover
 
     settings = settings_or_exit()
@@ -119,7 +119,6 @@ def run_tests(
 
 def kiosk(lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh") -> None:
     """The live kiosk: microphone in, speaker out, one customer session after another (Ctrl-C stops)."""
-    from vtm.cli import err, settings_or_exit
     from vtm.dialog.prompts import Lang
     from vtm.kiosk.live import SoundDeviceMicrophone, missing_audio_devices, run_live
 

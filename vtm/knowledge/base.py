@@ -1,10 +1,10 @@
 """``KnowledgeBase``: a customer's question in, an entry's answer or a decline out.
 
-normalise (as the NLU does) -> e5 similarity to every question variant (best per entry) and
-BM25 over the entry's variants in the question's language -> fused score per entry -> answer
-with the best entry only if its score reaches the calibrated threshold in ``settings.yaml``,
-otherwise decline with the prompt that offers a colleague. Answers are the bank's texts with
-figures filled in at load; nothing is generated.
+normalise (as the NLU does) -> e5 similarity to every question variant (per entry, the best
+blended with the second best) and BM25 over the entry's variants in the question's language ->
+fused score per entry -> answer with the best entry only if its score reaches the calibrated
+threshold in ``settings.yaml``, otherwise decline with the prompt that offers a colleague.
+Answers are the bank's texts with figures filled in at load; nothing is generated.
 
 Usage::
 
@@ -85,7 +85,8 @@ class KnowledgeBase:
 
     def _fused(self, text: str, lang: Lang) -> tuple[npt.NDArray[np.float32], ...]:
         s = self.settings
-        dense = np.clip((self._dense.scores(text) - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
+        similarity = self._dense.scores(text, s.dense_second_weight)
+        dense = np.clip((similarity - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
         bm25 = self._lexical.scores(text, lang)
         lexical = bm25 / (bm25 + s.lexical_saturation)
         fused = s.dense_weight * dense + (1.0 - s.dense_weight) * lexical

@@ -4,7 +4,7 @@ Contract (``docs/architecture.md``)::
 
     vtm kb validate [PATH]                 PATH: a knowledge folder (default: the content dir's)
     vtm kb ask TEXT [--lang zh|en] --json  -> {"text", "lang", "entry", "score", "answer", "answered"}
-    vtm kb evaluate FILE.csv --json [--sweep]
+    vtm kb evaluate FILE.csv --json [--sweep] [--by COLUMN ...]
     vtm kb index [--write | --check]
 
 ``answer`` is what the kiosk says: the entry's spoken answer, or the decline prompt (``entry``
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+from vtm.common.clitools import settings_or_exit
 
 if TYPE_CHECKING:
     from vtm.knowledge.base import KnowledgeBase
@@ -35,7 +37,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print the result as JS
 
 
 def _content(path: Path | None) -> KnowledgeContent:
-    from vtm.cli import settings_or_exit
     from vtm.knowledge.errors import KnowledgeContentError
     from vtm.knowledge.loader import load_knowledge
 
@@ -50,7 +51,6 @@ def _content(path: Path | None) -> KnowledgeContent:
 
 
 def _knowledge_base() -> KnowledgeBase:
-    from vtm.cli import settings_or_exit
     from vtm.knowledge.base import KnowledgeBase
     from vtm.nlu.model.encoder import EncoderMissing
 
@@ -101,6 +101,7 @@ def evaluate_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,lang,entry (entry empty: must decline)")],
     as_json: JsonOption = False,
     sweep_thresholds: Annotated[bool, typer.Option("--sweep", help="also report each threshold 0.30..0.90")] = False,
+    by: Annotated[list[str] | None, typer.Option("--by", help="also report per value of a column (repeatable)")] = None,
 ) -> None:
     """Top-1 accuracy on answerable questions, wrong answers on unanswerable ones, latency."""
     from vtm.knowledge.errors import EvaluationFileError
@@ -108,20 +109,23 @@ def evaluate_command(
 
     kb = _knowledge_base()
     try:
-        questions = read_questions(file, kb.content)
+        questions = read_questions(file, kb.content, by or ())
     except EvaluationFileError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from exc
     kb.ask("warm-up", "en")  # the first call pays for lazy initialisation inside torch
-    report = evaluate(kb, questions).as_dict()
+    report = evaluate(kb, questions, by or ()).as_dict()
     if sweep_thresholds:
         report["sweep"] = sweep(kb, questions, [t / 100 for t in range(30, 91, 2)])
     if as_json:
         typer.echo(json.dumps({"file": str(file), **report}, ensure_ascii=False))
         return
-    for name, scores in [("all", report["overall"]), *report["by_lang"].items()]:
-        out.print(f"{name}: top1={scores['top1']} (ranking {scores['ranking_top1']}) on {scores['answerable']} "
-                  f"answerable; wrong answers {scores['wrong_answer_rate']} on {scores['unanswerable']} unanswerable")
+    slices = [(f"{column}={value}", scores) for column, values in report.get("by", {}).items()
+              for value, scores in values.items()]
+    for name, scores in [("all", report["overall"]), *report["by_lang"].items(), *slices]:
+        out.print(f"{name}: top1={scores['top1']} (ranking {scores['ranking_top1']}, declined "
+                  f"{scores['declined_rate']}) on {scores['answerable']} answerable; wrong answers "
+                  f"{scores['wrong_answer_rate']} on {scores['unanswerable']} unanswerable")
     out.print(f"latency p50={report['latency_ms']['p50']} ms p95={report['latency_ms']['p95']} ms")
 
 

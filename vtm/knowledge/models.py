@@ -209,6 +209,10 @@ class RetrievalSettings(_Doc):
     dense_floor: float = Field(
         ge=0, lt=1, description="e5 cosine of an unrelated pair; similarities are rescaled from here to 1"
     )
+    dense_second_weight: float = Field(
+        default=0.0, ge=0, le=0.5,
+        description="Share of an entry's second-best question variant in its e5 similarity (0: best only)",
+    )
     lexical_saturation: float = Field(gt=0, description="BM25 score that counts as half a match")
     candidates: int = Field(default=5, ge=1, le=50, description="Entries kept in a result for logs and review")
 

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vtm.common.clitools import settings_or_exit
 from vtm.config import Settings
 
 __all__ = ["app", "rich_progress"]
@@ -29,8 +30,6 @@ err = Console(stderr=True)
 
 
 def _settings() -> Settings:
-    from vtm.cli import settings_or_exit
-
     return settings_or_exit()
 
 

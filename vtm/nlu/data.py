@@ -69,6 +69,7 @@ class Intent(StrEnum):
     REQUEST_STATEMENT = "request_statement"
     CHECK_BALANCE = "check_balance"
     REVOKE_TRANSFER = "revoke_transfer"
+    CHANGE_PIN = "change_pin"
     INFORM = "inform"
     AFFIRM = "affirm"
     DENY = "deny"

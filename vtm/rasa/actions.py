@@ -28,11 +28,10 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from vtm.config import load_settings
-from vtm.dialog.operations import OPERATIONS
 from vtm.dialog.prompts import Lang
+from vtm.dialog.transactions import load_transactions
 from vtm.dialog.turn import Reply
-from vtm.flows.definition import TransactionDefinition, load_definitions
-from vtm.flows.machine import GUARDS
+from vtm.flows.definition import TransactionDefinition
 from vtm.rasa import RasaBridgeError
 from vtm.rasa.runner import run_step
 from vtm.rasa.services import get_services
@@ -50,6 +49,7 @@ OPERATION_ACTIONS: dict[str, str] = {
     "action_revoke_transfer": "revoke_transfer",
     "action_produce_statement": "statement",
     "action_check_balance": "balance",
+    "action_change_pin": "change_pin",
 }
 
 
@@ -177,7 +177,7 @@ def _camel(name: str) -> str:
 
 
 def _build() -> dict[str, type[Action]]:
-    definitions = load_definitions(load_settings().content_root / "transactions", set(GUARDS), set(OPERATIONS))
+    definitions = load_transactions(load_settings().content_root / "transactions")
     missing = set(definitions) - set(OPERATION_ACTIONS.values())
     if missing:
         raise RasaBridgeError(f"no operation action names transactions {sorted(missing)}; "

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from vtm.common.clitools import settings_or_exit
+
 __all__ = ["app"]
 
 app = typer.Typer(help="Serve the kiosk's transactions as Rasa custom actions (rasa-sdk).", no_args_is_help=True)
@@ -17,17 +19,14 @@ app = typer.Typer(help="Serve the kiosk's transactions as Rasa custom actions (r
 @app.command("export")
 def export(folder: Annotated[Path, typer.Argument(help="Rasa project folder to write domain.yml into")]) -> None:
     """Write DIR/domain.yml (slots, forms, zh/en responses, actions) from transactions/ and dialogs/."""
-    from vtm.cli import settings_or_exit
     from vtm.dialog.prompts import PromptCatalog
     from vtm.rasa.actions import ACTIONS
     from vtm.rasa.domain import export_domain
 
     settings = settings_or_exit()
-    from vtm.dialog.operations import OPERATIONS
-    from vtm.flows.definition import load_definitions
-    from vtm.flows.machine import GUARDS
+    from vtm.dialog.transactions import load_transactions
 
-    definitions = load_definitions(settings.content_root / "transactions", set(GUARDS), set(OPERATIONS))
+    definitions = load_transactions(settings.content_root / "transactions")
     path = export_domain(folder, definitions, PromptCatalog.load(settings.content_root), list(ACTIONS))
     typer.echo(f"wrote {path}")
 

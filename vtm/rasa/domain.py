@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
+from vtm.dialog.content import PIN_PAD
 from vtm.dialog.prompts import LANGS, PromptCatalog
-from vtm.flows.definition import TransactionDefinition
+from vtm.flows.definition import SlotSpec, TransactionDefinition
 from vtm.rasa import RasaBridgeError
 from vtm.rasa.actions import OPERATION_ACTIONS, form_name, response_name
 from vtm.rasa.state import IDENTITY_SLOTS, LANGUAGE_SLOT, OUTCOME_SLOT, STATE_SLOT
@@ -30,10 +31,15 @@ _ANSWER_INTENTS = ["affirm", "deny", "inform"]  # what the operation actions rea
 _IDENTITY_TYPES = {"auth_card_number": "text", "auth_factors": "list", "customer_id": "text", "face_consent": "bool"}
 
 
+def _tracker_slots(definition: TransactionDefinition) -> list[SlotSpec]:
+    """The slots a Rasa tracker may hold: never a PIN (``pin_pad`` slots are typed on the bank's PIN pad)."""
+    return [spec for spec in definition.slots if spec.type != PIN_PAD]
+
+
 def _slots(definitions: dict[str, TransactionDefinition]) -> dict[str, Any]:
     slots: dict[str, Any] = {}
     for definition in definitions.values():
-        for spec in definition.slots:
+        for spec in _tracker_slots(definition):
             entry = slots.setdefault(spec.name, {"type": "any", "influence_conversation": False, "mappings": []})
             entry["mappings"].append({"type": "from_text", "conditions": [
                 {"active_loop": form_name(definition.name), "requested_slot": spec.name}]})
@@ -68,7 +74,8 @@ def build_domain(definitions: dict[str, TransactionDefinition], prompts: PromptC
         "version": "3.1",
         "intents": [*_ANSWER_INTENTS, *sorted({d.intent for d in definitions.values()} - set(_ANSWER_INTENTS))],
         "slots": _slots(definitions),
-        "forms": {form_name(d.name): {"required_slots": [s.name for s in d.slots]} for d in definitions.values()},
+        "forms": {form_name(d.name): {"required_slots": [s.name for s in _tracker_slots(d)]}
+                  for d in definitions.values()},
         "responses": _responses(prompts),
         "actions": sorted(action_names),
         "session_config": {"session_expiration_time": 15, "carry_over_slots_to_new_session": False},

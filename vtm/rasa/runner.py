@@ -27,10 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from vtm.dialog.content import PIN_PAD
+from vtm.dialog.context import TurnContext
+from vtm.dialog.engine import advance
 from vtm.dialog.manager import DialogManager
+from vtm.dialog.plugins import all_guards
 from vtm.dialog.session import Awaiting
 from vtm.dialog.turn import Reply, TurnRecord
-from vtm.flows.definition import StateKind, TransactionDefinition
+from vtm.flows.definition import StateKind, TransactionDefinition, Trigger
 from vtm.flows.machine import Flow
 from vtm.kiosk.bootstrap import KioskServices
 from vtm.rasa import RasaBridgeError
@@ -65,7 +69,8 @@ def _digest(flow: Flow) -> str:
 
 
 def build_flow(definition: TransactionDefinition, view: TrackerView) -> Flow:
-    return Flow(definition, slots={s.name: from_slot_value(s.type, view.slots.get(s.name)) for s in definition.slots})
+    return Flow(definition, slots={s.name: from_slot_value(s.type, view.slots.get(s.name)) for s in definition.slots},
+                guards=all_guards())
 
 
 def run_step(services: KioskServices, view: TrackerView, transaction: str) -> StepResult:
@@ -90,9 +95,9 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
     offer_answer = view.latest_intent if pending.get("kind") == "offer" and view.latest_intent in ("affirm", "deny") \
         else None
 
-    def step() -> None:
+    def step(ctx: TurnContext) -> None:
         nonlocal offer_answer
-        dm.advance()
+        advance(ctx)
         for _ in range(len(definition.states) * 2):
             if session.pending is not None or session.flow is not flow or flow.finished:
                 return
@@ -102,15 +107,15 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
                 at = datetime.fromisoformat(confirmed["at"])
                 flow.facts["confirmed_at"] = at
                 flow.facts["confirmation"] = {"method": "phrase", "said": confirmed.get("said"), "at": at}
-                flow.fire("affirm")
+                flow.fire(Trigger.AFFIRM)
             elif spec.kind is StateKind.OFFER and _kiosk_only_offer(definition, spec.name):
-                flow.fire("deny")
+                flow.fire(Trigger.DENY)
             elif spec.kind is StateKind.OFFER and offer_answer and pending.get("state") == spec.name:
                 flow.fire(offer_answer)
                 offer_answer = None
             else:
                 return
-            dm.advance()
+            advance(ctx)
 
     record = dm.record_turn(step)
     return _result(services, view, state, flow, dm, record, now)
@@ -148,6 +153,10 @@ def _result(services: KioskServices, view: TrackerView, state: ConversationState
     elif flow.spec.kind is StateKind.OFFER:
         outcome = "offer"
         state.pending = {"kind": "offer", "state": flow.spec.name}
+    elif _pin_pad_slot(flow) is not None:
+        # A PIN is typed on the bank's PIN pad, never carried in a tracker: the channel must perform it.
+        outcome = "step_up"
+        state.pending = {"kind": "step_up", "awaiting": PIN_PAD, "slot": _pin_pad_slot(flow)}
     else:
         outcome = "collect"
         missing = flow.missing_slots()
@@ -166,6 +175,8 @@ def _result(services: KioskServices, view: TrackerView, state: ConversationState
     state.delayed_transfers = [dict(t) for t in session.delayed_transfers]
     slots: dict[str, Any] = {}
     for slot in definition.slots:
+        if slot.type == PIN_PAD:
+            continue  # never written to the tracker
         value = None if done else slot_value(flow.slots.get(slot.name))
         if value != view.slots.get(slot.name):
             slots[slot.name] = value
@@ -176,6 +187,11 @@ def _result(services: KioskServices, view: TrackerView, state: ConversationState
     slots["vtm_outcome"] = f"{flow.name}:{outcome}"
     return StepResult(transaction=flow.name, outcome=outcome, replies=fresh, slots=slots, requested_slot=requested,
                       verdicts=record.verdicts, operations=record.operations)
+
+
+def _pin_pad_slot(flow: Flow) -> str | None:
+    missing = flow.missing_slots() if flow.spec.kind is StateKind.COLLECT else []
+    return missing[0] if missing and flow.definition.slot(missing[0]).type == PIN_PAD else None
 
 
 def _said_key(reply: Reply) -> str:

@@ -45,17 +45,17 @@ def get_services() -> KioskServices:
 
 
 def with_fresh_devices(services: KioskServices, card_number: str | None) -> KioskServices:
-    """The services with a fresh set of simulated devices for one action call.
+    """The services with a fresh set of simulated devices for one action call, and no device performer.
 
-    A Rasa channel has no card slot or printer; the dialog's operations still address them (a
-    reported card is retained, a receipt printed into the output folder), so each call gets its
-    own simulators, with the authenticated card "in the reader" when there is one.
+    A Rasa channel has no card slot or printer: the dialog's device actions (retain the reported
+    card, print a receipt) stay in the turn record for the channel; the simulated reader only holds
+    the authenticated card, so the dialog reads the same state it reads at a kiosk.
     """
     settings = services.settings
     devices = Devices.simulated(settings.output_dir, clock=services.clock)
     if card_number:
         devices.card_reader.insert(card_number)
-    return replace(services, devices=devices)
+    return replace(services, devices=devices, perform_actions=None)
 
 
 def reset_services() -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vtm.dialog.engine import session_fact
 from vtm.dialog.manager import DialogManager
-from vtm.dialog.slots import OWN_BANK, fill_slots, guess_bare_name
+from vtm.dialog.plugins import plugin_for
+from vtm.dialog.slots import fill_slots
 from vtm.dialog.turn import Reply
 from vtm.kiosk.bootstrap import KioskServices
 from vtm.nlu.entities import extract_entities
@@ -62,12 +64,16 @@ def validate_slot(services: KioskServices, view: TrackerView, transaction: str, 
     nlu = NluResult(text=text, lang=view.lang, intent="inform", confidence=1.0,
                     slots=extract_entities(text, view.lang, today))
     before = dict(flow.slots)
-    filled, problems = fill_slots(flow, nlu, session, services.core)
+    asking = next((st.name for st in definition.states if slot in st.slots), None)
+    if asking is not None:
+        flow.place_at(asking)  # the form asks this slot now: the plug-in reads answers to this question
+    ctx = DialogManager(services, session).scratch_context()
+    filled, problems = fill_slots(ctx, flow, nlu)
     if slot not in filled and not problems:
-        if spec.type == "payee_bank" and services.phrases.matches("own_bank", text):
-            flow.slots[slot], filled = OWN_BANK, [slot]
-        elif spec.type == "payee_name" and guess_bare_name(text):
-            flow.slots[slot], filled = guess_bare_name(text), [slot]
+        plugin = plugin_for(flow.name)
+        in_words = plugin.answers_in_words(ctx, flow, text) or plugin.bare_answer(ctx, flow, text)
+        if slot in in_words:
+            flow.slots[slot], filled = in_words[slot], [slot]
     if slot in filled:
         updates = {name: slot_value(v) for name, v in flow.slots.items()
                    if v is not None and (name == slot or before.get(name) is None)}
@@ -80,11 +86,11 @@ def default_slots(services: KioskServices, view: TrackerView, transaction: str) 
     """Slots the kiosk fills from session facts (``default_from``): the authenticated card and its account."""
     definition = services.definitions[transaction]
     session = view.state.new_session(view, transaction, services.settings.kiosk_id, services.clock())
-    dm = DialogManager(services, session)
+    ctx = DialogManager(services, session).scratch_context()
     values: dict[str, Any] = {}
     for spec in definition.slots:
         if view.slots.get(spec.name) in (None, "") and spec.default_from:
-            value = dm.session_fact(spec.default_from)
+            value = session_fact(ctx, spec.default_from)
             if value is not None:
                 values[spec.name] = slot_value(value)
     return values

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vtm.common.clitools import settings_or_exit
+
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Session records: list, purge past retention.")
@@ -27,7 +29,6 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per session")] = False,
 ) -> None:
     """The most recent sessions (masked)."""
-    from vtm.cli import settings_or_exit
     from vtm.records.store import SessionStore
 
     store = SessionStore.from_settings(settings_or_exit())
@@ -73,8 +74,7 @@ def purge(
     ] = None,
 ) -> None:
     """Delete audio and personal text of sessions older than DAYS; the purge is itself audited."""
-    from vtm.cli import settings_or_exit
-    from vtm.records.audit import AuditLog, PurgeTooRecent
+    from vtm.audit import AuditLog, PurgeTooRecent
     from vtm.records.purge import purge_before
     from vtm.records.store import SessionStore
 

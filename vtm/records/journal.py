@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from vtm.records.audit import AuditLog, Draft
-from vtm.records.db import records_engine
-from vtm.records.journal_model import (
+from vtm.audit import AuditLog, Draft
+from vtm.audit.db import records_engine
+from vtm.audit.journal_model import (
     JournalEntry,
     JournalStatus,
     journal_metadata,

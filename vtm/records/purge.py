@@ -6,13 +6,15 @@ For each session that started before the cut-off:
 * the customer's text, the bot's texts and slot values become :data:`~vtm.records.views.PURGED`;
   the encrypted raw text and device commands are deleted; a device command keeps only its verb
   (``insert_card``), so the timeline still shows what happened;
-* intents, states, verdicts (rule ids, reason codes), operations and latencies stay: they carry
-  no personal data and the dashboard needs them.
+* the question of a knowledge operation (the customer's words) becomes ``[purged]``, in the turn
+  and in any supervisor's mark of that answer (:mod:`vtm.records.answer_marks`);
+* intents, states, verdicts (rule ids, reason codes), the rest of the operations and latencies
+  stay: they carry no personal data and the dashboard needs them.
 
 The audit chain's payloads older than the cut-off are dropped with
-:meth:`~vtm.records.audit.AuditLog.purge_payloads`, which keeps every seal and records the purge
+:meth:`~vtm.audit.AuditLog.purge_payloads`, which keeps every seal and records the purge
 as an entry of its own, so ``vtm audit verify`` still passes afterwards. A cut-off inside the
-retention period is refused (:class:`~vtm.records.audit.PurgeTooRecent`) before anything is deleted.
+retention period is refused (:class:`~vtm.audit.PurgeTooRecent`) before anything is deleted.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from vtm.records.audit import AuditLog
-from vtm.records.schema import sessions, turns
+from vtm.audit import AuditLog
+from vtm.records.schema import answer_marks, sessions, turns
 from vtm.records.views import PURGED, PurgeReport
 
 __all__ = ["purge_before"]
@@ -34,6 +36,18 @@ def _verb(device: str | None) -> str | None:
     if device is None:
         return None
     return device.split(" ", 1)[0]
+
+
+def _purged_operations(operations_json: str) -> str:
+    """The operations with each knowledge question (as said, and as asked with the previous one) replaced
+    by :data:`PURGED`."""
+    operations = json.loads(operations_json)
+    for operation in operations:
+        if isinstance(operation, dict) and operation.get("operation") == "knowledge":
+            for field in ("question", "asked"):
+                if field in operation:
+                    operation[field] = PURGED
+    return json.dumps(operations, ensure_ascii=False, sort_keys=True)
 
 
 def purge_before(audit: AuditLog, before: datetime, *, audio_root: Path | None = None) -> PurgeReport:
@@ -60,7 +74,12 @@ def purge_before(audit: AuditLog, before: datetime, *, audio_root: Path | None =
         for session_id in ids:
             rows = conn.execute(
                 select(
-                    turns.c.id, turns.c.audio_path, turns.c.user_text, turns.c.device, turns.c.slots_json
+                    turns.c.id,
+                    turns.c.audio_path,
+                    turns.c.user_text,
+                    turns.c.device,
+                    turns.c.slots_json,
+                    turns.c.operations_json,
                 ).where(turns.c.session_id == session_id)
             ).all()
             for row in rows:
@@ -81,9 +100,13 @@ def purge_before(audit: AuditLog, before: datetime, *, audio_root: Path | None =
                         audio_path=None,
                         bot_json=json.dumps([{"key": "", "text": PURGED, "interruptible": True}]),
                         slots_json=json.dumps(slots, ensure_ascii=False),
+                        operations_json=_purged_operations(row.operations_json),
                     )
                 )
                 turn_count += 1
+            conn.execute(
+                update(answer_marks).where(answer_marks.c.session_id == session_id).values(question=PURGED)
+            )
             conn.execute(update(sessions).where(sessions.c.session_id == session_id).values(purged_at=now))
     payloads = audit.purge_payloads(before)
     return PurgeReport(

@@ -10,25 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from vtm.devices import EnterPin, InsertCard, ScanId
-from vtm.devices.commands import DeviceCommand
+from vtm.audit import AuditLog
 from vtm.dialog.session import Session
 from vtm.dialog.turn import TurnRecord
-from vtm.records.audit import AuditLog
 from vtm.records.store import SessionStore
 
-__all__ = ["SessionRecorder", "raw_device_line"]
-
-
-def raw_device_line(command: DeviceCommand) -> str | None:
-    """The command as the customer's side typed it, except a PIN (never kept)."""
-    if isinstance(command, EnterPin):
-        return None
-    if isinstance(command, InsertCard):
-        return f"insert_card {command.card_number}"
-    if isinstance(command, ScanId):
-        return f"scan_id {command.id_number}" + (" expired" if command.expired else "")
-    return str(command)
+__all__ = ["SessionRecorder"]
 
 
 class SessionRecorder:

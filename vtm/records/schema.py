@@ -37,6 +37,7 @@ from sqlalchemy import (
 __all__ = [
     "UtcDateTime",
     "access_log",
+    "answer_marks",
     "records_metadata",
     "session_notes",
     "session_tags",
@@ -174,10 +175,41 @@ access_log = Table(
     Column("ts", UtcDateTime(), nullable=False, index=True),
     Column("username", String(64), nullable=False, index=True),
     Column("session_id", String(80), nullable=True, index=True),
-    Column("action", String(32), nullable=False, doc="view, audio, unmask, export, tag, note"),
+    Column(
+        "action",
+        String(32),
+        nullable=False,
+        doc="view, audio, unmask, export, tag, note, tag_delete(_refused), answer_mark, answer_list, answer_export",
+    ),
     Column("turn_no", Integer, nullable=True),
     Column("field", String(32), nullable=True, doc="What was unmasked"),
     Column("reason", Text, nullable=True),
 )
+
+answer_marks = Table(
+    "record_answer_marks",
+    records_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "session_id",
+        String(80),
+        ForeignKey("record_sessions.session_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("turn_no", Integer, nullable=False),
+    Column("position", Integer, nullable=False, doc="Index of the knowledge operation in the turn's operations"),
+    Column("answered_entry", String(120), nullable=True, doc="The entry the kiosk answered with; NULL: none"),
+    Column("outcome", String(24), nullable=False, doc="answered, declined or refused_by_policy, as recorded"),
+    Column("score", Float, nullable=True),
+    Column("question", Text, nullable=False, doc="Masked customer question, copied from the turn; purged with it"),
+    Column("lang", String(8), nullable=False),
+    Column("expected_entry", String(120), nullable=True, doc="The entry that should have answered; NULL: decline"),
+    Column("note", Text, nullable=True),
+    Column("marked_by", String(64), nullable=False),
+    Column("marked_at", UtcDateTime(), nullable=False, index=True),
+)
+"""Knowledge answers a supervisor marked wrong (:mod:`vtm.records.answer_marks`). Rows are never
+updated or deleted by the app: a later mark of the same answer supersedes an earlier one."""
 
 Index("ix_record_turns_session", turns.c.session_id, turns.c.turn_no)

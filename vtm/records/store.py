@@ -9,7 +9,7 @@ in flight::
                       asr_confidence=0.93, device_raw="insert_card 6222020200001234")
     store.close_session(session.session_id, "completed", ["card_loss"], customer_ref, ended_at)
 
-What is kept, and how (masking by default, :mod:`vtm.records.masking` is the only masker):
+What is kept, and how (masking by default, :mod:`vtm.common.masking` is the only masker):
 
 * customer text: masked with the known ``names``; the raw text as a Fernet token (only when the
   store has a :class:`~vtm.records.crypto.RecordsCipher`) for a supervisor's audited unmask;
@@ -34,10 +34,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 
+from vtm.common.masking import mask_slots, mask_text
 from vtm.config import Settings
 from vtm.dialog.turn import TurnRecord
 from vtm.records.crypto import RecordsCipher
-from vtm.records.masking import mask_slots, mask_text
 from vtm.records.query import all_summaries, list_sessions, summaries_for
 from vtm.records.schema import (
     access_log,

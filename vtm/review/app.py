@@ -10,6 +10,9 @@ the staff users, the login rate limiter and the zh/en UI text. Pages:
 ``/sessions/{id}``         reviewer     timeline, audio, verdicts, audit status, tags, notes
 ``.../tags/delete``        reviewer     own tags; anyone's for a supervisor; logged and audited
 ``.../unmask`` ``/export`` supervisor   with a stated reason; logged and appended to the audit chain
+``.../answers/{n}/mark``   supervisor   mark a knowledge answer wrong; logged and audited
+``/answers``               supervisor   answers marked wrong; ``/answers/export``: the CSV of test
+                                        cases for ``vtm kb evaluate``; logged and audited
 ``/dashboard``             reviewer     SVG charts
 ``/admin/users``           admin        user management
 =========================  ===========  ==========================================================
@@ -40,8 +43,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vtm.audit import AuditLog
 from vtm.config import Settings
-from vtm.records.audit import AuditLog
+from vtm.records.answer_marks import AnswerMarkStore
 from vtm.records.store import SessionStore
 from vtm.review.charts import bar_chart, grouped_bar_chart, line_chart
 from vtm.review.context import (
@@ -59,10 +63,12 @@ from vtm.review.context import (
 )
 from vtm.review.dashboard import compute_dashboard
 from vtm.review.i18n import LANGS, load_catalog
+from vtm.review.knowledge_index import KnowledgeIndex, LazyKnowledgeIndex
 from vtm.review.login_limits import LoginRateLimiter, username_key
 from vtm.review.params import DashboardDays
 from vtm.review.proxies import client_address, install_proxy_rule
 from vtm.review.routes_annotations import router as annotations_router
+from vtm.review.routes_knowledge import router as knowledge_router
 from vtm.review.routes_sessions import router as sessions_router
 from vtm.review.security import tokens_match
 from vtm.review.users import Role, UserError, UserStore, WebSession
@@ -86,27 +92,39 @@ def _safe_next(target: str | None) -> str:
 
 
 def create_app(
-    settings: Settings, options: ReviewOptions | None = None, *, store: SessionStore | None = None
+    settings: Settings,
+    options: ReviewOptions | None = None,
+    *,
+    store: SessionStore | None = None,
+    knowledge: KnowledgeIndex | None = None,
 ) -> FastAPI:
+    """The app over the records database; ``knowledge`` (default: ``settings.content_root``'s
+    ``knowledge/``, loaded on first use) is what a corrected answer's entry id is checked against."""
     opts = options or ReviewOptions()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     session_store = store or SessionStore.from_settings(settings)
     hasher_kw = {} if opts.password_hasher is None else {"hasher": opts.password_hasher}
+    audit = AuditLog.from_settings(settings, engine=session_store.engine)
     ctx = ReviewContext(
         settings=settings,
         options=opts,
         store=session_store,
         users=UserStore(session_store.engine, **hasher_kw),  # type: ignore[arg-type]
-        audit=AuditLog.from_settings(settings, engine=session_store.engine),
+        audit=audit,
         limiter=LoginRateLimiter(opts.login_limits),
         catalog=load_catalog(),
         templates=templates(),
+        marks=AnswerMarkStore(audit),
+        knowledge=LazyKnowledgeIndex.from_content_root(settings.content_root)
+        if knowledge is None
+        else LazyKnowledgeIndex.of(knowledge),
     )
     app = FastAPI(title="VTM review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.review = ctx
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(sessions_router)
     app.include_router(annotations_router)
+    app.include_router(knowledge_router)
     install_proxy_rule(app, opts.trusted_proxies)
 
     @app.middleware("http")

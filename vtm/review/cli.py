@@ -7,17 +7,22 @@
                [--login-limit-user 5] [--login-limit-address 20] [--login-window-min 15]
     vtm review create-admin USERNAME [--password-stdin]     # the first admin (prompted password)
     vtm review seed-demo                                    # record the demo sessions only
+    vtm review export-kb-cases FILE [--force]               # answers marked wrong -> CSV for `vtm kb evaluate`
 """
 
 from __future__ import annotations
 
+import getpass
 import logging
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+
+from vtm.common.clitools import settings_or_exit
 
 __all__ = ["app"]
 
@@ -56,7 +61,6 @@ def serve(
         return
     import uvicorn
 
-    from vtm.cli import settings_or_exit
     from vtm.review.app import ReviewOptions, create_app
     from vtm.review.login_limits import LoginLimits
     from vtm.review.proxies import server_config
@@ -87,7 +91,6 @@ def create_admin(
     role: Annotated[str, typer.Option("--role", help="admin, supervisor or reviewer")] = "admin",
 ) -> None:
     """Create a staff user (the first admin, typically); the password is prompted, never an argument."""
-    from vtm.cli import settings_or_exit
     from vtm.review.users import Role, UserError, UserStore
 
     settings = settings_or_exit()
@@ -104,11 +107,50 @@ def create_admin(
     err.print(f"created {role} {username!r}")
 
 
+def _cli_user() -> str:
+    """Who ran the command, as the access log and the audit chain name them: ``cli:<login name>``."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment nor in the password database
+        name = "unknown"
+    return f"cli:{name}"[:64]
+
+
+@app.command("export-kb-cases")
+def export_kb_cases_command(
+    file: Annotated[
+        Path, typer.Argument(help="CSV to write (columns text,lang,entry,kind, as tests/data/kb/blind.csv)")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists")] = False,
+) -> None:
+    """Write the knowledge answers supervisors marked wrong as test cases for `vtm kb evaluate` (logged, audited)."""
+    from vtm.audit import AuditLog
+    from vtm.records.answer_marks import AnswerMarkStore
+    from vtm.records.store import SessionStore
+    from vtm.review.kb_cases import export_kb_cases
+
+    if file.exists() and not force:
+        err.print(f"{file} exists; --force overwrites it", highlight=False)
+        raise typer.Exit(1)
+    if not file.parent.is_dir():
+        err.print(f"no folder {file.parent}", highlight=False)
+        raise typer.Exit(1)
+    settings = settings_or_exit()
+    store = SessionStore.from_settings(settings)
+    audit = AuditLog.from_settings(settings, engine=store.engine)
+    # Logged and audited before the file is written, as the web app does before the download.
+    export = export_kb_cases(AnswerMarkStore(audit), store, audit, user=_cli_user(), role="cli")
+    try:
+        file.write_text(export.csv_text, encoding="utf-8", newline="")
+    except OSError as exc:
+        err.print(f"cannot write {file}: {exc.strerror or exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    err.print(f"wrote {export.cases} test cases ({export.marks} marked answers) to {file}", highlight=False)
+
+
 @app.command("seed-demo")
 def seed_demo() -> None:
     """Run the demo conversations through the real dialog and record them (idempotent per run)."""
-    from vtm.cli import settings_or_exit
-
     _seed(settings_or_exit())
 
 

@@ -20,10 +20,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from vtm.audit import AuditLog
 from vtm.config import Settings
-from vtm.records.audit import AuditLog
+from vtm.records.answer_marks import AnswerMarkStore
 from vtm.records.store import SessionStore
 from vtm.review.i18n import LANGS, Catalog
+from vtm.review.knowledge_index import LazyKnowledgeIndex
 from vtm.review.login_limits import LoginLimits, LoginRateLimiter
 from vtm.review.security import tokens_match
 from vtm.review.users import Role, UserStore, WebSession
@@ -95,6 +97,8 @@ class ReviewContext:
     limiter: LoginRateLimiter
     catalog: Catalog
     templates: Jinja2Templates
+    marks: AnswerMarkStore  # knowledge answers marked wrong
+    knowledge: LazyKnowledgeIndex  # the entries a correction may name
 
     @property
     def tz(self) -> tzinfo:

@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
+from vtm.common.masking import PIN_MASK
 from vtm.kiosk.script import Script
-from vtm.records.masking import PIN_MASK
 from vtm.records.store import SessionStore
 
 __all__ = ["ExportError", "ExportResult", "export_session"]

@@ -10,7 +10,9 @@ route's numeric and date parameters with huge, negative and malformed values.
 parameter                       where                               accepted
 ==============================  ==================================  =======================
 ``turn_no``                     audio, unmask (path); tag, note     0 .. ``MAX_TURN_NO``
-                                (form, blank = the whole session)
+                                (form, blank = the whole session);
+                                answer mark (path)
+``position``                    answer mark (path)                  0 .. ``MAX_POSITION``
 ``page``                        session list                        1 .. ``MAX_PAGE``
 ``date_from``, ``date_to``      session list (blank = any)          ``FIRST_DAY`` ..
                                                                     ``LAST_DAY``
@@ -33,14 +35,17 @@ __all__ = [
     "LAST_DAY",
     "MAX_DASHBOARD_DAYS",
     "MAX_PAGE",
+    "MAX_POSITION",
     "MAX_TURN_NO",
     "DashboardDays",
+    "PositionPath",
     "SessionQuery",
     "TurnNoForm",
     "TurnNoPath",
 ]
 
 MAX_TURN_NO: Final = 100_000  # far above any real session, far below PostgreSQL's int4
+MAX_POSITION: Final = 1_000  # an operation's index within one turn
 MAX_PAGE: Final = 100_000
 MAX_DASHBOARD_DAYS: Final = 90
 FIRST_DAY: Final = date(2000, 1, 1)
@@ -64,6 +69,7 @@ _Text = Annotated[Annotated[str, Field(max_length=_MAX_TEXT)] | None, _Blank]
 _Flag = Annotated[bool, BeforeValidator(_blank_is_false)]
 
 TurnNoPath = Annotated[int, Path(ge=0, le=MAX_TURN_NO)]
+PositionPath = Annotated[int, Path(ge=0, le=MAX_POSITION)]
 # Form: FastAPI turns an empty field into the default (None: the tag or note is on the session).
 TurnNoForm = Annotated[int | None, Form(ge=0, le=MAX_TURN_NO)]
 DashboardDays = Annotated[int, Query(ge=1, le=MAX_DASHBOARD_DAYS)]

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from vtm.records.masking import mask_text
+from vtm.common.masking import mask_text
 from vtm.records.store import RecordsError, UnknownSession
 from vtm.review.context import Forbidden, ReviewContext, csrf_checked, review_context
 from vtm.review.params import TurnNoForm

@@ -1,6 +1,7 @@
 """Session pages: list with filters, detail timeline, audio, unmask and export.
 
-Tags and notes are in :mod:`vtm.review.routes_annotations`. Every look at a session is written
+Tags and notes are in :mod:`vtm.review.routes_annotations`; the knowledge answers shown on the
+timeline, and marking them wrong, in :mod:`vtm.review.routes_knowledge`. Every look at a session is written
 to the staff access log; an unmask or an export (supervisor, with a reason) is also appended to
 the audit chain, so the record of who saw what is itself tamper-evident.
 """
@@ -15,13 +16,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from vtm.records.masking import mask_text, mask_value
+from vtm.common.masking import mask_text, mask_value
 from vtm.records.store import UnknownSession
 from vtm.records.views import Outcome
 from vtm.review.context import ReviewContext, csrf_checked, review_context, staff
 from vtm.review.export import ExportError, export_session
 from vtm.review.params import SessionQuery, TurnNoPath
 from vtm.review.permissions import may_remove_tag
+from vtm.review.routes_knowledge import answer_panel
 from vtm.review.users import Role, WebSession
 
 __all__ = ["router"]
@@ -99,6 +101,7 @@ def _detail_page(
         can_unmask=ctx.store.can_unmask,
         min_reason=ctx.options.min_reason_chars,
         may_remove_tag=may_remove_tag,
+        **answer_panel(ctx, detail),
     )
 
 

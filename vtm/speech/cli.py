@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vtm.common.clitools import settings_or_exit
+
 __all__ = ["register"]
 
 err = Console(stderr=True)
@@ -21,7 +23,6 @@ def asr(
     threads: Annotated[int, typer.Option("--threads", min=1, max=8, help="CPU threads for Whisper")] = 2,
 ) -> None:
     """Recognise one utterance offline with faster-whisper (Whisper base, int8)."""
-    from vtm.cli import settings_or_exit
     from vtm.speech.asr import AsrOptions, Recognizer
     from vtm.speech.errors import AudioError, ModelUnavailable
     from vtm.speech.whisper_files import whisper_dir

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_check_char, luhn_check_digit
 from vtm.banking.sandbox import SandboxPolicy
 from vtm.banking.sandbox.builder import BankBuilder
 from vtm.banking.sandbox.pins import PinHasher
+from vtm.common.checksums import gb11643_check_char, luhn_check_digit
 
 # Cheap argon2 parameters: the tests exercise the logic, not the hash's cost.
 FAST = SandboxPolicy(pin_hash_time_cost=1, pin_hash_memory_kib=64)

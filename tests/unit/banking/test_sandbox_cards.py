@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sandbox_world import FAST, FakeClock, World, card_no, id_no
 
-from vtm.banking.checksums import luhn_valid
 from vtm.banking.errors import (
     AuthenticationFailed,
     CardBlocked,
@@ -18,6 +17,7 @@ from vtm.banking.errors import (
 from vtm.banking.models import CardStatus, LossKind
 from vtm.banking.port import CoreBanking
 from vtm.banking.sandbox import SandboxBank, SandboxPolicy
+from vtm.common.checksums import luhn_valid
 
 
 def test_sandbox_bank_satisfies_the_core_banking_protocol(bank: SandboxBank) -> None:

@@ -11,12 +11,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from vtm.banking.checksums import gb11643_valid, luhn_valid
 from vtm.banking.models import CardStatus
 from vtm.banking.sandbox import SandboxBank, create_bank_engine
 from vtm.banking.sandbox.ledger import check_ledger
 from vtm.banking.sandbox.schema import CardRow, CustomerRow, ExternalAccountRow, PostingRow
 from vtm.banking.sandbox.seed import BankNotEmpty, DemoCard, seed_demo_bank
+from vtm.common.checksums import gb11643_valid, luhn_valid
 
 TODAY = date(2025, 6, 16)
 

@@ -18,11 +18,11 @@ import yaml
 from compliance_helpers import NOW, PACK_PATH, build, figure, make_gate
 from typer.testing import CliRunner
 
+from vtm.audit import AuditKeyring, AuditLog
 from vtm.cli import app
 from vtm.compliance import Gate, Outcome, PolicyError, PolicyPack, Verdict, load_pack
 from vtm.compliance.errors import EmbedderRequired
 from vtm.compliance.semantic import SemanticIndex, TextEmbedder
-from vtm.records.audit import AuditKeyring, AuditLog
 
 NEW_WORDS = [
     ("派出所打电话说我的卡牵扯到案子，要我把钱转到指定账户核查", "safe_account_police"),

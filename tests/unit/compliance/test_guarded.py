@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from compliance_helpers import NOW, build, make_gate
 
+from vtm.audit import AuditKeyring, AuditLog
 from vtm.banking.errors import InsufficientFunds, OutcomeUnknown
 from vtm.banking.models import Arrival, CardStatus, LossKind, TransferRequest, TransferResult, TransferStatus
 from vtm.compliance import (
@@ -22,7 +23,6 @@ from vtm.compliance import (
     UnknownCheckpoint,
 )
 from vtm.compliance.semantic import TextEmbedder
-from vtm.records.audit import AuditKeyring, AuditLog
 
 
 class RecordingCore:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from vtm.banking.checksums import gb11643_check_char
+from vtm.common.checksums import gb11643_check_char
 from vtm.devices import (
     IdCardData,
     IdCardExpired,

@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from vtm.common.masking import MaskingFilter
+from vtm.common.secret import Secret
 from vtm.devices import (
     PinEntryStatus,
     PinFormatError,
@@ -14,8 +16,6 @@ from vtm.devices import (
     SimulatedPinPad,
     parse_device_command,
 )
-from vtm.records.masking import MaskingFilter
-from vtm.records.secret import Secret
 
 PIN = "739164"
 

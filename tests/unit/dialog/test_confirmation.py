@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vtm.dialog.confirmation import ExplicitYes, squash
-from vtm.kiosk.bootstrap import _read_dialog_file
+from vtm.dialog.content import load_dialog_content
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def yes() -> ExplicitYes:
-    return ExplicitYes.from_content(_read_dialog_file(ROOT / "dialogs" / "dialog.yaml").confirmation)
+    return ExplicitYes.from_content(load_dialog_content(ROOT / "dialogs" / "dialog.yaml").confirmation)
 
 
 # What an outside probe saw classified as `affirm` at a read-back, and more of the same kinds.

@@ -7,16 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from vtm.dialog.operations import OPERATIONS
-from vtm.flows.cli import diagram_document
-from vtm.flows.definition import DefinitionError, load_definitions
-from vtm.flows.machine import GUARDS, Flow, FlowError
+from vtm.dialog.content import load_dialog_content
+from vtm.dialog.plugins import all_guards
+from vtm.dialog.transactions import load_transactions, nlu_intents
+from vtm.flows.definition import DefinitionError
+from vtm.flows.diagrams import diagram_document
+from vtm.flows.machine import Flow, FlowError
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _load(folder: Path = ROOT / "transactions") -> dict:  # type: ignore[type-arg]
-    return load_definitions(folder, set(GUARDS), set(OPERATIONS))
+    slot_types = load_dialog_content(ROOT / "dialogs" / "dialog.yaml").known_slot_types()
+    return load_transactions(folder, slot_types, nlu_intents(ROOT / "dialogs" / "nlu"))
 
 
 def test_every_shipped_transaction_loads_and_has_a_current_diagram() -> None:
@@ -28,17 +31,17 @@ def test_every_shipped_transaction_loads_and_has_a_current_diagram() -> None:
 
 
 def test_an_event_with_no_transition_is_an_error_not_a_no_op() -> None:
-    flow = Flow(_load()["transfer"])
+    flow = Flow(_load()["transfer"], guards=all_guards())
     with pytest.raises(FlowError, match="not allowed"):
         flow.fire("affirm")
     assert flow.state == flow.definition.initial
 
 
 def test_guards_choose_the_saved_payee_shortcut() -> None:
-    flow = Flow(_load()["transfer"], slots={"payee_name": "李娜", "account_number": "3100100000002015",
-                                            "payee_bank": "示例银行"})
+    flow = Flow(_load()["transfer"], guards=all_guards(),
+                slots={"payee_name": "李娜", "account_number": "3100100000002015", "payee_bank": "示例银行"})
     assert flow.fire("proceed") == "validate_payee"
-    new_payee = Flow(_load()["transfer"], slots={"payee_name": "王五"})
+    new_payee = Flow(_load()["transfer"], guards=all_guards(), slots={"payee_name": "王五"})
     assert new_payee.fire("proceed") == "payee_account"
 
 
@@ -57,3 +60,30 @@ def test_an_unknown_guard_is_rejected_at_load(tmp_path: Path) -> None:
     (tmp_path / "card_loss.yaml").write_text(text.replace("replacement_possible", "moon_is_full", 1), encoding="utf-8")
     with pytest.raises(DefinitionError, match="moon_is_full"):
         _load(tmp_path)
+
+
+def test_an_unknown_slot_type_is_rejected_at_load(tmp_path: Path) -> None:
+    text = (ROOT / "transactions" / "balance.yaml").read_text(encoding="utf-8")
+    (tmp_path / "balance.yaml").write_text(text.replace("type: account_number", "type: shoe_size", 1), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"balance.yaml: slots\[0\].type 'shoe_size' is unknown"):
+        _load(tmp_path)
+
+
+def test_a_transaction_without_a_plug_in_is_rejected_at_load(tmp_path: Path) -> None:
+    text = (ROOT / "transactions" / "balance.yaml").read_text(encoding="utf-8")
+    (tmp_path / "savings.yaml").write_text(text.replace("name: balance", "name: savings", 1), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"savings\.yaml: transaction 'savings' has no plug-in"):
+        _load(tmp_path)
+
+
+def test_an_intent_without_training_data_is_rejected_at_load(tmp_path: Path) -> None:
+    text = (ROOT / "transactions" / "balance.yaml").read_text(encoding="utf-8")
+    (tmp_path / "balance.yaml").write_text(text.replace("intent: check_balance", "intent: check_balanse", 1),
+                                           encoding="utf-8")
+    with pytest.raises(DefinitionError, match="intent 'check_balanse' has no training data"):
+        _load(tmp_path)
+
+
+def test_a_flow_needs_every_guard_its_definition_names() -> None:
+    with pytest.raises(FlowError, match="no guard registered"):
+        Flow(_load()["transfer"])

@@ -52,10 +52,10 @@ def test_turning_real_time_arrival_off_swaps_the_answer_for_the_one_that_says_so
     ids = {e.id for e in after.entries}
     assert "transfers.realtime_unavailable" in ids
     assert "transfers.realtime" not in ids
-    kb = KnowledgeBase(after, CharEncoder())
-    result = kb.ask("能不能马上到账", "zh")
-    assert result.entry_id == "transfers.realtime_unavailable"
-    assert "不能选实时到账" in result.spoken
+    # Ranked, not asked: the answer thresholds are calibrated for e5, not for the test's char encoder.
+    _, ranked = KnowledgeBase(after, CharEncoder()).rank("能不能马上到账", "zh")
+    assert ranked[0].entry_id == "transfers.realtime_unavailable"
+    assert "不能选实时到账" in next(e for e in after.entries if e.id == ranked[0].entry_id).spoken.zh
 
 
 @pytest.mark.parametrize(

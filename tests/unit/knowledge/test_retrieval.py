@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from knowledge_helpers import ROOT, CharEncoder
 
-from vtm.knowledge import Answer, Decline, KnowledgeBase, KnowledgeContent, load_knowledge
+from vtm.knowledge import Answer, Decline, EvaluationFileError, KnowledgeBase, KnowledgeContent, load_knowledge
+from vtm.knowledge.dense import DenseIndex
+from vtm.knowledge.evaluate import evaluate, read_questions
 from vtm.knowledge.lexical import tokenize
 
 
@@ -77,3 +82,42 @@ def test_mandarin_is_tokenised_into_characters_and_pairs_and_english_into_conten
     assert tokenize("挂失卡", "zh") == ["挂", "失", "卡", "挂失", "失卡"]
     assert tokenize("How do I block the cards", "en") == ["block", "card"]
     assert tokenize("ATM吞卡", "zh") == ["吞", "卡", "吞卡", "atm"]
+
+
+class FixedQuery:
+    """An encoder that embeds every text as the same unit vector (the query side of a test index)."""
+
+    def __init__(self, vector: list[float]) -> None:
+        self.vector = torch.nn.functional.normalize(torch.tensor([vector]), dim=-1)
+
+    def embed(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.vector.repeat(len(texts), 1)
+
+
+def test_an_entry_scores_its_best_text_blended_with_its_second_best() -> None:
+    # entry 0: texts with cosines 0.9 and 0.1; entry 1: 0.8 and 0.8; entry 2: a single text at 0.5
+    cosines = np.array([0.9, 0.1, 0.8, 0.8, 0.5], dtype=np.float32)
+    texts = np.stack([cosines, np.sqrt(1 - cosines**2)], axis=1).astype(np.float32)
+    index = DenseIndex(FixedQuery([1.0, 0.0]), texts, np.array([0, 2, 4]))
+    assert index.scores("q") == pytest.approx([0.9, 0.8, 0.5], abs=1e-6)
+    # one lucky phrasing no longer beats an entry that two phrasings match
+    assert index.scores("q", second_weight=0.3) == pytest.approx([0.66, 0.8, 0.5], abs=1e-6)
+
+
+def test_the_evaluation_report_is_sliced_by_the_columns_asked_for(content: KnowledgeContent, tmp_path: Path) -> None:
+    questions = tmp_path / "set.csv"
+    questions.write_text(
+        "text,lang,entry,kind\n"
+        "临时挂失有效期是多久,zh,card_loss.temporary_validity,direct\n"
+        "How long does a temporary loss report last,en,card_loss.temporary_validity,direct\n"
+        "今天晚上吃什么好,zh,,unanswerable\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(EvaluationFileError, match="no column topic"):
+        read_questions(questions, content, by=["topic"])
+    kb = KnowledgeBase(content, CharEncoder())
+    report = evaluate(kb, read_questions(questions, content, by=["kind"]), by=["kind"])
+    assert set(report.by["kind"]) == {"direct", "unanswerable"}
+    assert report.by["kind"]["direct"].answerable == 2
+    assert report.by["kind"]["unanswerable"].unanswerable == 1
+    assert report.as_dict()["by"]["kind"]["direct"]["answerable"] == 2

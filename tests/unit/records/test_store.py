@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from vtm.audit import AuditKeyring, AuditLog
 from vtm.cli import app
 from vtm.config import load_settings
 from vtm.dialog.turn import Reply, TurnRecord
-from vtm.records.audit import AuditKeyring, AuditLog
 from vtm.records.crypto import KEY_FILE, RecordsCipher
 from vtm.records.purge import purge_before
 from vtm.records.store import RecordsError, SessionStore, UnknownSession

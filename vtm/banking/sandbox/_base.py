@@ -21,14 +21,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import luhn_valid
-from vtm.banking.errors import IdempotencyConflict, InvalidRequest, NotFound
+from vtm.banking.errors import CoreBankingError, IdempotencyConflict, InvalidRequest, NotFound
 from vtm.banking.models import CardInfo, CardStatus
 from vtm.banking.sandbox.engine import WRITE
 from vtm.banking.sandbox.policy import SandboxPolicy
 from vtm.banking.sandbox.schema import AccountRow, CardRow, CustomerRow, OperationRow
+from vtm.common.checksums import luhn_valid
 
-__all__ = ["Clock", "names_match", "new_reference", "request_hash"]
+__all__ = ["Clock", "RefuseAfterCommit", "names_match", "new_reference", "request_hash"]
 
 Clock = Callable[[], datetime]
 M = TypeVar("M", bound=BaseModel)
@@ -48,6 +48,18 @@ def request_hash(operation: str, params: dict[str, Any]) -> str:
         default=str,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class RefuseAfterCommit(Exception):
+    """Raised by a keyed action to refuse the call *and* keep what it changed (a wrong PIN counts).
+
+    :meth:`_BankBase._keyed` commits the transaction, records nothing under the key (the same
+    call may be repeated), then raises ``error``.
+    """
+
+    def __init__(self, error: CoreBankingError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def new_reference(prefix: str, now: datetime) -> str:
@@ -153,7 +165,11 @@ class _BankBase:
         model: type[M],
         action: Callable[[Session, datetime], M],
     ) -> M:
-        """Run ``action`` once per key; a repeat with the same parameters returns the stored result."""
+        """Run ``action`` once per key; a repeat with the same parameters returns the stored result.
+
+        An error the action raises rolls everything back, except :class:`RefuseAfterCommit`, whose
+        changes are committed before its error is raised. Either way nothing is kept under the key.
+        """
         self._check_key(key)
         digest = request_hash(operation, params)
         try:
@@ -162,17 +178,21 @@ class _BankBase:
                 if previous is not None:
                     return previous
                 now = self._now()
-                result = action(session, now)
-                session.add(
-                    OperationRow(
-                        idempotency_key=key,
-                        operation=operation,
-                        request_hash=digest,
-                        result_json=result.model_dump_json(),
-                        created_at=now,
+                try:
+                    result = action(session, now)
+                except RefuseAfterCommit as refusal:
+                    refused = refusal.error  # leave the block normally, so that its changes commit
+                else:
+                    session.add(
+                        OperationRow(
+                            idempotency_key=key,
+                            operation=operation,
+                            request_hash=digest,
+                            result_json=result.model_dump_json(),
+                            created_at=now,
+                        )
                     )
-                )
-                return result
+                    return result
         except IntegrityError:
             # Another process committed the same key between our check and our insert.
             with self._read() as session:
@@ -180,6 +200,7 @@ class _BankBase:
             if previous is None:
                 raise
             return previous
+        raise refused
 
     # Lookups ------------------------------------------------------------------------------
     @staticmethod

@@ -20,7 +20,6 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_valid, id_birth_date, luhn_valid
 from vtm.banking.models import CardStatus
 from vtm.banking.sandbox._base import new_reference
 from vtm.banking.sandbox.ledger import CASH, EQUITY, Leg, post_entry
@@ -32,6 +31,7 @@ from vtm.banking.sandbox.schema import (
     ExternalAccountRow,
     PayeeRow,
 )
+from vtm.common.checksums import gb11643_valid, id_birth_date, luhn_valid
 
 __all__ = ["BankBuilder"]
 

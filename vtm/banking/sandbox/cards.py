@@ -1,5 +1,5 @@
-"""Identity and card operations of the sandbox bank: PIN check with lockout, ID + face check,
-card status, loss reports (temporary and formal), freeze and replacement.
+"""Identity and card operations of the sandbox bank: PIN check with lockout, PIN change, ID + face
+check, card status, loss reports (temporary and formal), freeze and replacement.
 
 Card-status rules (configurable in :class:`~vtm.banking.sandbox.policy.SandboxPolicy`):
 
@@ -10,6 +10,9 @@ Card-status rules (configurable in :class:`~vtm.banking.sandbox.policy.SandboxPo
 * a replacement keeps the account and the PIN hash, and the old number becomes ``replaced``;
 * ``pin_max_attempts`` wrong PINs in a row lock the card; the attempt that reaches the limit
   raises :class:`CardBlocked` (reason ``pin_locked``), earlier ones :class:`AuthenticationFailed`.
+  A PIN change checks the current PIN the same way, through the same code (:meth:`_check_pin`);
+* a PIN change refuses a weak new PIN itself (:mod:`vtm.banking.pin_rules`, with the birth date on
+  file), whatever the kiosk checked before: :class:`WeakPin`.
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_valid, luhn_check_digit
-from vtm.banking.errors import AuthenticationFailed, CardBlocked, CoreBankingError, InvalidRequest, NotFound
+from vtm.banking.errors import (
+    AuthenticationFailed,
+    CardBlocked,
+    CoreBankingError,
+    InvalidRequest,
+    NotFound,
+    WeakPin,
+)
 from vtm.banking.models import (
     AuthResult,
     CardInfo,
@@ -30,11 +39,14 @@ from vtm.banking.models import (
     IdentityResult,
     LossKind,
     LossReport,
+    PinChange,
     Replacement,
 )
-from vtm.banking.sandbox._base import _BankBase, new_reference
+from vtm.banking.pin_rules import new_pin_weaknesses
+from vtm.banking.sandbox._base import RefuseAfterCommit, _BankBase, new_reference
 from vtm.banking.sandbox.pins import PinHasher, valid_pin_format
 from vtm.banking.sandbox.schema import CardRow, CustomerRow
+from vtm.common.checksums import gb11643_valid, luhn_check_digit
 
 __all__ = ["ELDERLY_AGE", "age_on"]
 
@@ -52,39 +64,77 @@ class _CardOps(_BankBase):
         if not valid_pin_format(pin):
             raise InvalidRequest("a PIN is six digits", field="pin")
         hasher = PinHasher.from_policy(self.policy)
-        failure: CoreBankingError | None = None
         with self._write() as session:
-            now = self._now()
             card = self._card(session, card_number, lock=True)
-            status = self._effective_status(card, now)
-            if status is not CardStatus.ACTIVE:
-                raise CardBlocked("card is blocked", reason=status.value)
-            limit = self.policy.pin_max_attempts
-            if card.failed_pin_attempts >= limit:
-                raise CardBlocked("card is locked after too many wrong PINs", reason="pin_locked")
-            if hasher.verify(card.pin_hash, pin):
-                card.failed_pin_attempts = 0
+            failure = self._check_pin(hasher, card, pin, self._now())
+            if failure is None:
                 customer = self._customer(session, card.customer_id)
                 result = AuthResult(
                     customer_id=customer.customer_id,
                     customer_name=customer.name,
                     card_number=card.card_number,
-                    card_status=status,
+                    card_status=CardStatus.ACTIVE,
                     elderly=age_on(customer.birth_date, self._today()) >= ELDERLY_AGE,
                     birth_date=customer.birth_date,
                 )
-            else:
-                # Committed before raising: the failed attempt must count even though we refuse.
-                card.failed_pin_attempts += 1
-                left = limit - card.failed_pin_attempts
-                failure = (
-                    CardBlocked("wrong PIN; the card is now locked", reason="pin_locked", attempts_left=0)
-                    if left <= 0
-                    else AuthenticationFailed("wrong PIN", attempts_left=left)
-                )
+        # Raised after the commit: the failed attempt must count even though we refuse.
         if failure is not None:
             raise failure
         return result
+
+    def _check_pin(self, hasher: PinHasher, card: CardRow, pin: str, now: datetime) -> CoreBankingError | None:
+        """Check ``pin`` on a card row locked for update; a wrong one counts, a right one resets the count.
+
+        Raises :class:`CardBlocked` when the card may not be used at all. A wrong PIN is *returned*:
+        the caller commits the counted attempt first and raises it afterwards.
+        """
+        status = self._effective_status(card, now)
+        if status is not CardStatus.ACTIVE:
+            raise CardBlocked("card is blocked", reason=status.value)
+        limit = self.policy.pin_max_attempts
+        if card.failed_pin_attempts >= limit:
+            raise CardBlocked("card is locked after too many wrong PINs", reason="pin_locked")
+        if hasher.verify(card.pin_hash, pin):
+            card.failed_pin_attempts = 0
+            return None
+        card.failed_pin_attempts += 1
+        left = limit - card.failed_pin_attempts
+        if left <= 0:
+            return CardBlocked("wrong PIN; the card is now locked", reason="pin_locked", attempts_left=0)
+        return AuthenticationFailed("wrong PIN", attempts_left=left)
+
+    def change_pin(self, card_number: str, current_pin: str, new_pin: str, idempotency_key: str) -> PinChange:
+        """Replace the card's PIN hash after checking the current PIN; idempotent by key.
+
+        The order is deliberate. A repeated key replays its first result before any PIN is checked
+        (the PIN has changed since: checking it again would count a wrong attempt). The current PIN
+        is checked, and a wrong one counted, before the new one is judged, so that a caller without
+        it learns nothing (such as the holder's birth date) from a ``weak_pin`` answer.
+        """
+        for field, pin in (("current_pin", current_pin), ("new_pin", new_pin)):
+            if not valid_pin_format(pin):
+                raise InvalidRequest("a PIN is six digits", field=field)
+        self._check_key(idempotency_key)
+        hasher = PinHasher.from_policy(self.policy)
+
+        def action(session: Session, now: datetime) -> PinChange:
+            card = self._card(session, card_number, lock=True)
+            failure = self._check_pin(hasher, card, current_pin, now)
+            if failure is not None:
+                raise RefuseAfterCommit(failure)
+            born = self._customer(session, card.customer_id).birth_date
+            weaknesses = new_pin_weaknesses(current_pin, new_pin, born)
+            if weaknesses:
+                raise WeakPin.naming(weaknesses)  # rolls back: nothing changes, not even the count
+            card.pin_hash = hasher.hash(new_pin)
+            return PinChange(reference=new_reference("PC", now), card_number=card.card_number, changed_at=now)
+
+        # The PINs enter the idempotency hash only through a slow digest (see PinHasher.request_digest).
+        params = {
+            "card_number": card_number,
+            "pins": hasher.request_digest(idempotency_key, current_pin, new_pin),
+        }
+        return self._keyed("change_pin", idempotency_key, params, PinChange, action)
 
     def verify_identity(self, id_number: str, face_score: float | None = None) -> IdentityResult:
         """Find the holder of a resident ID; ``face_matched`` says whether the score passes the bar."""

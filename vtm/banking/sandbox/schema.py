@@ -5,7 +5,7 @@
     customers ─┬─< accounts ─< postings >── (journal: one ``reference`` per balanced entry)
                ├─< cards (PIN hash, attempts, loss state) ── account
                └─< payees          external_accounts (holders at other banks)
-    transfers (one per idempotency key)      operations (idempotency of card ops and revokes)
+    transfers (one per idempotency key)      operations (idempotency of card ops, PIN changes, revokes)
 
 Invariants the database itself enforces: a customer account never has a negative balance
 (CHECK); an idempotency key is used once (UNIQUE); a card number and an ID number are unique.
@@ -194,7 +194,8 @@ class PostingRow(Base):
 
 
 class OperationRow(Base):
-    """Idempotency record of a keyed card operation or revoke: the request hash and the first result."""
+    """Idempotency record of a keyed card operation, PIN change or revoke: the request hash and the first
+    result. A PIN change's hash covers its PINs only through a slow digest, and its result holds no PIN."""
 
     __tablename__ = "operations"
 

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from vtm.banking.checksums import gb11643_check_char, luhn_check_digit
 from vtm.banking.models import CardStatus
 from vtm.banking.sandbox.banks import SANDBOX_BANK
 from vtm.banking.sandbox.builder import BankBuilder
@@ -39,6 +38,7 @@ from vtm.banking.sandbox.schema import (
 )
 from vtm.banking.sandbox.seed_data import CUSTOMERS, EXTERNAL_HOLDERS, Profile
 from vtm.banking.sandbox.seed_history import HistoryPlan, queue_history, write_history
+from vtm.common.checksums import gb11643_check_char, luhn_check_digit
 
 __all__ = ["BankNotEmpty", "DemoCard", "bank_is_empty", "demo_cards_markdown", "seed_demo_bank"]
 

@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnected
 
 from vtm.kiosk.server.protocol import ErrorMessage, Lang, ServerMessage, parse_client_message
 from vtm.kiosk.server.service import KioskService
+from vtm.records.kiosk_sessions import SessionBusy
 
 __all__ = ["WEB_DIR", "create_app"]
 
@@ -41,6 +42,7 @@ _CSP: Final = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
 # WebSocket close codes of this protocol (4000-4999 are the application's).
 CLOSE_UNKNOWN_KIOSK: Final = 4404
 CLOSE_FOREIGN_ORIGIN: Final = 4403
+CLOSE_TRY_AGAIN: Final = 1013  # another replica holds the kiosk too long: the page reconnects and redraws
 
 
 class _SecurityHeaders(BaseHTTPMiddleware):
@@ -107,7 +109,7 @@ def create_app(service: KioskService) -> FastAPI:
             "status": "ok" if service.ready else "starting",
             "models": {"nlu": "ready" if service.ready else "loading"},
             "kiosks": list(service.options.kiosk_ids),
-            "sessions": len(service.repository.all()),
+            "sessions": await service.session_count(),
             "screens": screens.count(),
             "simulate_devices": service.options.simulate_devices,
         }
@@ -133,7 +135,7 @@ def create_app(service: KioskService) -> FastAPI:
     @app.get("/kiosk/audio/{kiosk_id}/{session_id}/{name}")
     async def reply_audio(kiosk_id: str, session_id: str, name: str) -> FileResponse:
         """A reply recording of the kiosk's running session only (it may speak masked account details)."""
-        path = service.audio_file(kiosk_id, session_id, name)
+        path = await service.audio_file(kiosk_id, session_id, name)
         if path is None:
             raise HTTPException(404, "no such recording")
         return FileResponse(path, media_type="audio/wav")
@@ -168,6 +170,9 @@ def create_app(service: KioskService) -> FastAPI:
                 await screens.send(kiosk_id, await service.handle(kiosk_id, incoming), socket)
         except (WebSocketDisconnect, WebSocketDisconnected):
             pass  # the screen went away (while reading or while being sent to); its session stays for the reconnect
+        except SessionBusy:
+            _log.warning("kiosk_busy kiosk=%s", kiosk_id)  # the message was not acted on; the customer sees the screen
+            await socket.close(code=CLOSE_TRY_AGAIN)
         finally:
             screens.discard(kiosk_id, socket)
 

@@ -7,6 +7,11 @@
               [--demo-bank]                       # reset the embedded sandbox bank to the demo customers first
               [--kiosk VTM-0001 --kiosk VTM-0002] # serve several kiosks (page: /kiosk?kiosk=VTM-0002)
               [--voice]                           # the page's microphone and spoken replies
+              [--memory-sessions]                 # sessions in memory only (tests): a restart ends them
+
+Sessions are saved after every turn in the records database (``VTM_RECORDS_DATABASE_URL``), so a
+restart, or another ``vtm serve`` on the same PostgreSQL database, carries them on. On the default
+SQLite database only one ``vtm serve`` may run (a second one refuses to start); see docs/kiosk.md.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import date
 from typing import Annotated
 
 import typer
+
+from vtm.common.clitools import err, settings_or_exit
 
 __all__ = ["register", "serve"]
 
@@ -39,11 +46,13 @@ def serve(
     )] = False,
     reset_after: Annotated[float, typer.Option(
         "--reset-after", min=1, max=600, help="Seconds the goodbye stays on screen")] = 8.0,
+    memory_sessions: Annotated[bool, typer.Option(
+        "--memory-sessions", help="Keep sessions in this process only (tests): a restart ends them",
+    )] = False,
 ) -> None:
     """The kiosk screen: page at /kiosk, WebSocket at /ws/{kiosk_id}, health at /healthz."""
     import uvicorn
 
-    from vtm.cli import err, settings_or_exit
     from vtm.kiosk.bootstrap import bootstrap
     from vtm.kiosk.server.app import create_app
     from vtm.kiosk.server.protocol import DemoCardHint
@@ -82,7 +91,16 @@ def serve(
         from vtm.speech.whisper_files import whisper_dir
 
         kit = VoiceKit(Recognizer(whisper_dir(settings.models_path)), Synthesizer())
-    service = KioskService(bootstrap(settings), options, voice=kit)
+    from vtm.kiosk.server.sessions import InMemorySessionRepository, SessionRepository
+    from vtm.records.kiosk_sessions import KioskSessionTable, SessionsInUse
+
+    repository: SessionRepository
+    try:
+        repository = InMemorySessionRepository() if memory_sessions else KioskSessionTable.from_settings(settings)
+    except SessionsInUse as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    service = KioskService(bootstrap(settings), options, repository=repository, voice=kit)
     err.print(f"kiosk screen on http://{host}:{port}/kiosk" + (" (developer mode: simulated devices)"
                                                               if simulate_devices else ""))
     uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="info",

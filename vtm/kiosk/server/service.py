@@ -1,11 +1,14 @@
 """The kiosk service: client messages in, screen messages out, one customer session per kiosk.
 
 Transport-free (the WebSocket endpoint in :mod:`vtm.kiosk.server.app` is one driver; tests may
-drive it directly). Each kiosk's messages are handled one at a time (an ``asyncio.Lock`` per
-kiosk keeps the dialog's turns in order); every dialog call runs in a worker thread so NLU,
-database and core-bank work never block the event loop. ``max_parallel_turns`` bounds how many
-kiosks' turns run at once: the NLU model and the audit chain are shared by every kiosk of the
-process, and on a 2-core kiosk PC one at a time is the measured-safe default.
+drive it directly). Each kiosk's messages are handled one at a time: an ``asyncio.Lock`` per kiosk
+in this process, and the repository's hold on the kiosk across processes (a PostgreSQL advisory
+lock when several replicas share the records database). A message is handled whole in one worker
+thread, so NLU, database and core-bank work never block the event loop: hold the kiosk, read its
+saved session (rebuilt when another process moved it on), run the turn, **save the session, then
+write the turn's records** (:mod:`vtm.records.outbox`), let go. ``max_parallel_turns`` bounds how
+many kiosks' messages run at once: the NLU model and the audit chain are shared by every kiosk of
+the process, and on a 2-core kiosk PC one at a time is the measured-safe default.
 
 Usage::
 
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
@@ -49,10 +53,12 @@ from vtm.kiosk.server.protocol import (
     ServerMessage,
     Start,
 )
-from vtm.kiosk.server.sessions import InMemorySessionRepository, KioskSession, SessionRepository
+from vtm.kiosk.server.sessions import Held, InMemorySessionRepository, KioskSession, SessionRepository
+from vtm.kiosk.server.snapshots import DeviceFactory, SessionFactory
 from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
-from vtm.kiosk.server.voice import AUDIO_NAME, BrowserMicrophone, VoiceKit, speak_replies
+from vtm.kiosk.server.voice import AUDIO_NAME, VoiceKit, speak_replies
 from vtm.kiosk.voice import VoiceFrontEnd
+from vtm.records.kiosk_sessions import StoredSession
 from vtm.speech.listen import Utterance
 
 __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
@@ -60,7 +66,6 @@ __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
 _log = logging.getLogger(__name__)
 _WARM_UP: Final[tuple[tuple[str, Lang], ...]] = (("你好", "zh"), ("hello", "en"))
 
-DeviceFactory = Callable[[str], Devices]
 _T = TypeVar("_T")
 
 
@@ -91,11 +96,21 @@ class ServiceOptions:
 
 @dataclass
 class _Kiosk:
-    """Per-kiosk state that outlives customer sessions: turn order and the idle screen's choices."""
+    """Per-kiosk state of this process that outlives customer sessions: message order in this process
+    and the idle screen's choices."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     lang: Lang | None = None
     elderly: bool = False
+
+
+@dataclass
+class _Claim:
+    """A kiosk held by this process for one message: its saved row and its live session (None: idle)."""
+
+    kiosk_id: str
+    held: Held
+    session: KioskSession | None
 
 
 class KioskService:
@@ -109,8 +124,10 @@ class KioskService:
         self.options = options
         self.locale = locale or load_screen_locale()
         self.repository: SessionRepository = repository or InMemorySessionRepository()
-        self._devices = devices or self._simulated_devices
+        self.sessions = SessionFactory(services, self.locale, devices or self._simulated_devices, voice,
+                                       options.reset_after_s)
         self._kiosks = {kiosk_id: _Kiosk() for kiosk_id in options.kiosk_ids}
+        self._live: dict[str, tuple[KioskSession, int]] = {}  # kiosk -> session and the version saved of it
         self._limiter = anyio.CapacityLimiter(options.max_parallel_turns)
         self.ready = False
 
@@ -125,12 +142,19 @@ class KioskService:
         self.ready = True
 
     async def close(self) -> None:
-        """Record the end of every open session (the service is stopping)."""
-        for session in self.repository.all():
-            self.repository.remove(session.kiosk_id)
-            await self._run(session.dm.close)
+        """The service stops. Saved sessions stay for the next start or another replica; sessions kept
+        in memory end here, and their end is recorded."""
+        if not self.repository.persistent:
+            for kiosk_id in self._kiosks:
+                await self._run(partial(self._end, kiosk_id))
+        await self._run(self.repository.close)
         if self.voice is not None:
             await self._run(self.voice.close)
+
+    def _end(self, kiosk_id: str) -> None:
+        with self._claim(kiosk_id) as claim:
+            if claim.session is not None:
+                self._discard(claim)
 
     # Messages --------------------------------------------------------------------------------
     def serves(self, kiosk_id: str) -> bool:
@@ -140,65 +164,85 @@ class KioskService:
         """What a (re)connecting screen needs: hello, then the running session's captions and screen."""
         kiosk = self._kiosk(kiosk_id)
         async with kiosk.lock:
-            session = self.repository.get(kiosk_id)
-            if session is None:
-                return [self._hello(kiosk_id, None, resumed=False)]
-            view = session.view.messages() if session.view is not None else []
-            return [self._hello(kiosk_id, session, resumed=True), *session.history, *view]
+            return await self._run(partial(self._connect, kiosk_id))
 
     async def handle(self, kiosk_id: str, message: ClientMessage) -> list[ServerMessage]:
         """Act on one client message; returns the messages for every screen of the kiosk
         (an :class:`ErrorMessage` is meant for the sender only)."""
         kiosk = self._kiosk(kiosk_id)
         async with kiosk.lock:
-            return await self._handle(kiosk_id, kiosk, message)
+            return await self._run(partial(self._handle, kiosk_id, kiosk, message))
 
     async def hear(self, kiosk_id: str, pcm16: bytes) -> list[ServerMessage]:
         """A chunk of the page's microphone; a finished utterance is a dialog turn (ASR, dialog, TTS)."""
         kiosk = self._kiosk(kiosk_id)
         async with kiosk.lock:
-            session = self.repository.get(kiosk_id)
-            if self.voice is None or session is None or session.microphone is None or session.dm.session.ended:
-                return []  # nobody to listen for: the chunk is dropped, never stored
-            microphone, dm = session.microphone, session.dm
-            try:
-                utterances = await self._run(lambda: microphone.feed(pcm16, dm.session.elderly))
-            except ValueError:
-                return [self._error(kiosk, session, "bad_message")]
-            front = session.front
-            assert front is not None  # set together with the microphone
-            out: list[ServerMessage] = []
-            for utterance in utterances:
-                out += await self._play(session, partial(_listen, front, utterance, dm), spoken=True)
-            return out
+            return await self._run(partial(self._hear, kiosk_id, kiosk, pcm16))
 
-    async def _handle(self, kiosk_id: str, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
-        session = self.repository.get(kiosk_id)
-        if isinstance(message, Reset):
-            return await self._reset(kiosk_id, kiosk, session)
-        if isinstance(message, ElderlyMode):
-            kiosk.elderly = message.on
-            if session is None or session.dm.session.ended:
+    async def session_count(self) -> int:
+        """Kiosks with a running session (in the repository: across replicas when it is shared)."""
+        return len(await anyio.to_thread.run_sync(self.repository.session_ids))
+
+    def _connect(self, kiosk_id: str) -> list[ServerMessage]:
+        with self._claim(kiosk_id) as claim:
+            session = claim.session
+            if session is None:
                 return [self._hello(kiosk_id, None, resumed=False)]
-            return await self._elderly(session, message.on)
-        if isinstance(message, LanguageSwitch) and (session is None or session.dm.session.ended):
-            kiosk.lang = message.lang
-            return [self._hello(kiosk_id, None, resumed=False)]
-        if isinstance(message, DeviceUsed) and not self.options.simulate_devices:
-            return [self._error(kiosk, session, "developer_only")]
-        opened: list[ServerMessage] = []
-        if session is None or session.dm.session.ended:
-            if session is not None:
-                await self._discard(session)
-            session, opened = await self._open(kiosk_id, kiosk, message)
-            if isinstance(message, Start):
-                return opened
-        return [*opened, *await self._turn(session, kiosk, message)]
+            self._ask_again(claim)  # its question joins the history sent below
+            view = session.view.messages() if session.view is not None else []
+            return [self._hello(kiosk_id, session, resumed=True), *session.history, *view]
 
-    async def _turn(self, session: KioskSession, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
+    def _hear(self, kiosk_id: str, kiosk: _Kiosk, pcm16: bytes) -> list[ServerMessage]:
+        live = self._live.get(kiosk_id)  # the microphone is this process's: no hold until an utterance is complete
+        session = live[0] if live is not None else None
+        if self.voice is None or session is None or session.microphone is None or session.dm.session.ended:
+            return []  # nobody to listen for: the chunk is dropped, never stored
+        try:
+            utterances = session.microphone.feed(pcm16, session.dm.session.elderly)
+        except ValueError:
+            return [self._error(kiosk, session, "bad_message")]
+        out: list[ServerMessage] = []
+        for utterance in utterances:
+            with self._claim(kiosk_id) as claim:
+                current = claim.session
+                if current is None or current.dm.session.ended or current.front is None:
+                    break
+                asked = self._ask_again(claim)
+                out += asked or self._play(claim, partial(_listen, current.front, utterance, current.dm), spoken=True)
+        return out
+
+    def _handle(self, kiosk_id: str, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
+        with self._claim(kiosk_id) as claim:
+            asked = self._ask_again(claim)
+            if asked:
+                return asked  # the question changed under the customer: they answer the new one
+            session = claim.session
+            if isinstance(message, Reset):
+                return self._reset(claim, kiosk)
+            if isinstance(message, ElderlyMode):
+                kiosk.elderly = message.on
+                if session is None or session.dm.session.ended:
+                    return [self._hello(kiosk_id, None, resumed=False)]
+                return self._elderly(claim, session, message.on)
+            if isinstance(message, LanguageSwitch) and (session is None or session.dm.session.ended):
+                kiosk.lang = message.lang
+                return [self._hello(kiosk_id, None, resumed=False)]
+            if isinstance(message, DeviceUsed) and not self.options.simulate_devices:
+                return [self._error(kiosk, session, "developer_only")]
+            opened: list[ServerMessage] = []
+            if session is None or session.dm.session.ended:
+                if session is not None:
+                    self._discard(claim)
+                session, opened = self._open(claim, kiosk, message)
+                if isinstance(message, Start):
+                    return opened
+            return [*opened, *self._turn(claim, session, kiosk, message)]
+
+    def _turn(self, claim: _Claim, session: KioskSession, kiosk: _Kiosk,
+              message: ClientMessage) -> list[ServerMessage]:
         dm = session.dm
         if isinstance(message, Start) or (isinstance(message, LanguageSwitch) and message.lang == dm.session.lang):
-            return await self._redraw(session)  # nothing changes: a second touch, the language already chosen
+            return self._redraw(session)  # nothing changes: a second touch, the language already chosen
         if isinstance(message, DeviceUsed):
             try:
                 command = parse_device_command(message.command)
@@ -207,20 +251,22 @@ class KioskService:
             except DeviceError as exc:
                 # Device errors never echo a PIN (vtm.devices.commands); the panel shows why.
                 return [ErrorMessage(code="device", message=str(exc))]
-            return await self._play(session, lambda: dm.handle_device(command))
+            return self._play(claim, lambda: dm.handle_device(command))
         if isinstance(message, ButtonPressed):
             button = PressButton(message.button)
-            return await self._play(session, lambda: dm.handle_device(button))
+            return self._play(claim, lambda: dm.handle_device(button))
         said = self._utterance(dm, message)
         if said is None:
             return [self._error(kiosk, session, "bad_message")]
-        return await self._play(session, lambda: dm.handle_text(said))
+        return self._play(claim, lambda: dm.handle_text(said))
 
-    async def _elderly(self, session: KioskSession, on: bool) -> list[ServerMessage]:
+    def _elderly(self, claim: _Claim, session: KioskSession, on: bool) -> list[ServerMessage]:
         """The screen sets the session's flag itself: the dialog has no call for it, and its spoken
         trigger ("说慢一点") at a read-back counts as an unclear answer (see docs/kiosk.md)."""
         session.dm.session.elderly = on  # the dialog renders its next prompts in the elderly variants
-        return await self._redraw(session)
+        out = self._redraw(session)
+        self._save(claim)
+        return out
 
     def _utterance(self, dm: DialogManager, message: ClientMessage) -> str | None:
         """What the customer said, typed, keyed in or chose; the screen's own buttons say it for them.
@@ -237,95 +283,119 @@ class KioskService:
         return None
 
     # Sessions --------------------------------------------------------------------------------
-    async def _open(self, kiosk_id: str, kiosk: _Kiosk,
-                    message: ClientMessage) -> tuple[KioskSession, list[ServerMessage]]:
+    @contextmanager
+    def _claim(self, kiosk_id: str) -> Iterator[_Claim]:
+        """Hold the kiosk and bring its session up to date with what is saved."""
+        try:
+            with self.repository.hold(kiosk_id) as held:
+                yield _Claim(kiosk_id, held, self._current(kiosk_id, held.stored))
+        except BaseException:
+            # What this process holds may now be ahead of what is saved (or behind it): read it again next time.
+            self._live.pop(kiosk_id, None)
+            raise
+
+    def _current(self, kiosk_id: str, stored: StoredSession | None) -> KioskSession | None:
+        if stored is None:
+            self._live.pop(kiosk_id, None)
+            return None
+        live = self._live.get(kiosk_id)
+        if live is not None and live[0].session_id == stored.session_id and live[1] == stored.version:
+            return live[0]
+        session = self.sessions.load(kiosk_id, stored.payload)  # restarted, or moved on by another process
+        self._live[kiosk_id] = (session, stored.version)
+        _log.info("session_carried_on kiosk=%s session=%s version=%d turn=%d", kiosk_id, stored.session_id,
+                  stored.version, session.dm.session.turn)
+        return session
+
+    def _save(self, claim: _Claim) -> None:
+        """After every turn: save the session, then write its records (never the other way round)."""
+        session = claim.session
+        assert session is not None
+        stored = claim.held.save(session.session_id, self.sessions.dump(session))
+        self._live[claim.kiosk_id] = (session, stored.version)
+        if session.records is not None:
+            session.records.flush()
+
+    def _ask_again(self, claim: _Claim) -> list[ServerMessage]:
+        """A session carried on without the PINs it held asks for them before acting on anything."""
+        session = claim.session
+        if session is None or not session.ask_again:
+            return []
+        session.ask_again = False
+        return self._play(claim, session.dm.resume)
+
+    def _open(self, claim: _Claim, kiosk: _Kiosk, message: ClientMessage) -> tuple[KioskSession, list[ServerMessage]]:
         lang = message.lang if isinstance(message, Start) and message.lang else kiosk.lang
-        devices = self._devices(kiosk_id)
-        services = replace(self.services, devices=devices,
-                           settings=self.services.settings.model_copy(update={"kiosk_id": kiosk_id}))
+        session = self.sessions.new(claim.kiosk_id, lang, kiosk.elderly)
+        claim.session = session
+        _log.info("session_opened kiosk=%s session=%s lang=%s", claim.kiosk_id, session.session_id,
+                  session.dm.session.lang)
+        return session, [self._hello(claim.kiosk_id, session, resumed=False), *self._play(claim, session.dm.start)]
 
-        def open_session() -> KioskSession:
-            state = services.new_session(lang)
-            state.elderly = kiosk.elderly
-            session = KioskSession(kiosk_id, DialogManager(services, state), devices)
-            if self.voice is not None:
-                out_dir = services.settings.audio_dir / state.session_id
-                out_dir.mkdir(parents=True, exist_ok=True)
-                session.front = self.voice.front_end(out_dir)
-                session.microphone = BrowserMicrophone(elderly=state.elderly)
-            return session
-
-        session = await self._run(open_session)
-        self.repository.put(session)
-        _log.info("session_opened kiosk=%s session=%s lang=%s", kiosk_id, session.session_id, session.dm.session.lang)
-        return session, [self._hello(kiosk_id, session, resumed=False), *await self._play(session, session.dm.start)]
-
-    async def _discard(self, session: KioskSession) -> None:
-        self.repository.remove(session.kiosk_id)
-        await self._run(session.dm.close)
-        _log.info("session_closed kiosk=%s session=%s outcome=%s", session.kiosk_id, session.session_id,
+    def _discard(self, claim: _Claim) -> None:
+        session = claim.session
+        assert session is not None
+        session.dm.close()
+        if session.records is not None:
+            session.records.flush()  # the end is recorded before the saved session goes
+        claim.held.delete()
+        claim.session = None
+        self._live.pop(claim.kiosk_id, None)
+        _log.info("session_closed kiosk=%s session=%s outcome=%s", claim.kiosk_id, session.session_id,
                   session.dm.session.outcome.value)
 
-    async def _reset(self, kiosk_id: str, kiosk: _Kiosk, session: KioskSession | None) -> list[ServerMessage]:
-        if session is not None:
-            await self._discard(session)
+    def _reset(self, claim: _Claim, kiosk: _Kiosk) -> list[ServerMessage]:
+        if claim.session is not None:
+            self._discard(claim)
         kiosk.elderly = False  # the next customer starts with the kiosk's defaults
         kiosk.lang = None
-        return [self._hello(kiosk_id, None, resumed=False)]
+        return [self._hello(claim.kiosk_id, None, resumed=False)]
 
-    async def _play(self, session: KioskSession, step: Callable[[], TurnRecord], *,
-                    spoken: bool = False) -> list[ServerMessage]:
-        """Run one dialog turn in a worker thread and describe the screen after it.
+    def _play(self, claim: _Claim, step: Callable[[], TurnRecord], *, spoken: bool = False) -> list[ServerMessage]:
+        """Run one dialog turn, describe the screen after it, and save the session.
 
         With voice, the replies are synthesised (``spoken``: the voice front end already did).
         """
+        session = claim.session
+        assert session is not None
         dm = session.dm
+        record = step()
         audio: dict[int, str] = {}
-
-        def run() -> tuple[TurnRecord, ScreenView]:
-            record = step()
-            front = session.front
-            if front is not None:
-                if not spoken:
-                    speak_replies(front, dm, record.turn, record.replies)
-                audio.update({i: self._audio_url(session, f"turn-{record.turn}-{i}.wav")
-                              for i in range(len(record.replies))
-                              if (front.out_dir / f"turn-{record.turn}-{i}.wav").is_file()})
-            session.read_back = read_back_text(dm, record.replies, session.read_back)
-            view = ScreenView.of(dm, self.locale, record.turn, record.state or "idle", session.read_back,
-                                 self.options.reset_after_s)
-            return record, view
-
-        record, view = await self._run(run)
+        front = session.front
+        if front is not None:
+            if not spoken:
+                speak_replies(front, dm, record.turn, record.replies)
+            audio.update({i: self._audio_url(session, f"turn-{record.turn}-{i}.wav")
+                          for i in range(len(record.replies))
+                          if (front.out_dir / f"turn-{record.turn}-{i}.wav").is_file()})
+        session.read_back = read_back_text(dm, record.replies, session.read_back)
+        session.view = ScreenView.of(dm, self.locale, record.turn, record.state or "idle", session.read_back,
+                                     self.options.reset_after_s)
         said = turn_messages(record, dm, audio)
         session.history.extend(said)
-        session.view = view
+        self._save(claim)
         _log.info("turn kiosk=%s session=%s turn=%d state=%s replies=%d", session.kiosk_id, session.session_id,
                   record.turn, record.state, len(record.replies))
-        return [*said, *view.messages()]
+        return [*said, *session.view.messages()]
 
-    async def _redraw(self, session: KioskSession) -> list[ServerMessage]:
-        dm = session.dm
-
-        def draw() -> ScreenView:
-            state = session.view.state.state if session.view is not None else "idle"
-            return ScreenView.of(dm, self.locale, dm.session.turn, state, session.read_back,
-                                 self.options.reset_after_s)
-
-        session.view = await self._run(draw)
+    def _redraw(self, session: KioskSession) -> list[ServerMessage]:
+        state = session.view.state.state if session.view is not None else "idle"
+        session.view = ScreenView.of(session.dm, self.locale, session.dm.session.turn, state, session.read_back,
+                                     self.options.reset_after_s)
         return session.view.messages()
 
     # Helpers ---------------------------------------------------------------------------------
     async def _run(self, fn: Callable[[], _T]) -> _T:
         return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
 
-    def audio_file(self, kiosk_id: str, session_id: str, name: str) -> Path | None:
+    async def audio_file(self, kiosk_id: str, session_id: str, name: str) -> Path | None:
         """A reply recording of the kiosk's *current* session (None for anything else)."""
-        session = self.repository.get(kiosk_id) if self.serves(kiosk_id) else None
-        if session is None or session.front is None or session.session_id != session_id \
-                or not AUDIO_NAME.fullmatch(name):
+        if self.voice is None or not self.serves(kiosk_id) or not AUDIO_NAME.fullmatch(name):
             return None
-        path = session.front.out_dir / name
+        running = await anyio.to_thread.run_sync(self.repository.session_ids)
+        if running.get(kiosk_id) != session_id:
+            return None
+        path = self.services.settings.audio_dir / session_id / name
         return path if path.is_file() else None
 
     @staticmethod

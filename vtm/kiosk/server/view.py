@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from vtm.banking.errors import CoreBankingError
+from vtm.common.masking import mask_text
 from vtm.devices import CardReaderState, SimulatedPrinter
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.session import Awaiting
@@ -36,7 +37,6 @@ from vtm.kiosk.server.protocol import (
     SessionEnded,
     StateMessage,
 )
-from vtm.records.masking import mask_text
 
 __all__ = ["ScreenView", "read_back_text", "speak_ms", "turn_messages"]
 
@@ -129,11 +129,11 @@ def _device(dm: DialogManager) -> DeviceName | None:
     pending = dm.session.pending
     if pending is not None and pending.awaiting in _DEVICE_FOR:
         return _DEVICE_FOR[pending.awaiting]
-    printer = dm.devices.printer
+    printer = dm.services.devices.printer
     # Only the simulator tells what waits in the tray; a real printer driver reports it as an event.
     if isinstance(printer, SimulatedPrinter) and printer.tray:
         return "take_receipt"
-    if dm.devices.card_reader.state is CardReaderState.EJECTED:
+    if dm.services.devices.card_reader.state is CardReaderState.EJECTED:
         return "take_card"
     slot = _open_slot(dm)
     if slot is not None and slot.default_from in _FROM_CARD and dm.session.card_number is None:
@@ -184,7 +184,8 @@ def _choices(dm: DialogManager, locale: ScreenLocale) -> Choices:
     slot_type = _open_slot_type(dm)
     if slot_type == "delivery":
         # Email is offered only when the bank has an address on file (as the spoken question does).
-        wanted = ("print", "screen", "email") if dm.customer_email() else ("print", "screen")
+        has_email = dm.services.customer_email(dm.session.customer_id) is not None
+        wanted = ("print", "screen", "email") if has_email else ("print", "screen")
         return Choices(topic=slot_type, options=locale.choices(lang, slot_type, wanted))
     if slot_type in _CHOICE_SLOTS:
         return Choices(topic=slot_type, options=locale.choices(lang, slot_type))
@@ -199,7 +200,7 @@ def _saved_payees(dm: DialogManager) -> tuple[Choice, ...]:
     if customer is None:
         return ()
     try:
-        payees = dm.core.saved_payees(customer)
+        payees = dm.services.core.saved_payees(customer)
     except CoreBankingError:
         return ()  # the question is still on screen and can be answered by voice or typing
     return tuple(Choice(value=p.payee_id, label=f"{p.name} · {mask_text(p.account_number)}", say=p.name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from vtm.banking.checksums import gb11643_valid, luhn_valid
+from vtm.common.checksums import gb11643_valid, luhn_valid
 from vtm.nlu.entities._base import make_entity
 from vtm.nlu.normalize import Normalized
 from vtm.nlu.types import Entity, InvalidReason, SlotName

@@ -1,0 +1,66 @@
+"""Policies that come before understanding: a spoken PIN, "speak slower", the face instead of a PIN."""
+
+from __future__ import annotations
+
+import re
+
+from vtm.dialog import repair
+from vtm.dialog.context import TurnContext
+from vtm.dialog.device_events import open_pin_slot
+from vtm.dialog.policies import Utterance
+from vtm.dialog.session import Awaiting
+from vtm.dialog.verification import offer_face
+from vtm.flows.definition import StateKind
+
+__all__ = ["face_instead", "pin_guard", "remember_words", "slow_down"]
+
+_PIN_DIGITS = 4  # this many digits spoken while a PIN is wanted are taken for a PIN
+_DIGIT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]"  # digits as typed, or spoken in either language
+                    r"|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
+
+
+def pin_guard(ctx: TurnContext, said: Utterance) -> bool:
+    """A PIN must never be spoken aloud, kept in a transcript, or given to the intent model."""
+    session = ctx.session
+    waiting = session.pending is not None and session.pending.awaiting in (Awaiting.PIN, Awaiting.PIN_AGAIN)
+    slot = open_pin_slot(ctx)
+    if not (waiting or slot is not None) or len(_DIGIT.findall(said.text)) < _PIN_DIGITS:
+        return False
+    ctx.record.user = "******"
+    if slot is not None:
+        flow = ctx.flow_required()
+        ctx.say("auth.pin_not_aloud", interruptible=False)
+        ctx.say(flow.definition.slot(slot).prompt)
+    else:
+        ctx.say("auth.enter_pin")
+    return True
+
+
+def remember_words(ctx: TurnContext, said: Utterance) -> bool:
+    """Keep the customer's recent words (the gate's fraud checks read them); never handles the turn."""
+    ctx.session.remember_utterance(said.text)
+    return False
+
+
+def slow_down(ctx: TurnContext, said: Utterance) -> bool:
+    """"说慢一点" turns on elderly mode; at a read-back it asks to hear it again (no unclear answer)."""
+    session = ctx.session
+    if not ctx.phrases.matches("elderly", said.text):
+        return False
+    if not session.elderly:
+        session.elderly = True
+        ctx.say("session.elderly_on")
+    flow = session.flow
+    if flow is not None and session.pending is None and flow.spec.kind is StateKind.CONFIRM:
+        repair.reprompt(ctx)
+        return True
+    return False
+
+
+def face_instead(ctx: TurnContext, said: Utterance) -> bool:
+    """"Can I use my face instead?" answers a PIN request that offered it, whatever else it sounds like."""
+    pending = ctx.session.pending
+    if pending is not None and pending.detail.get("face_alternative") and ctx.phrases.matches("face", said.text):
+        offer_face(ctx)
+        return True
+    return False

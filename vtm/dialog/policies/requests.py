@@ -1,0 +1,73 @@
+"""Requests and questions outside a running answer: a follow-up to the last transaction, "how do I X",
+a new transaction (a digression inside another one), and the idle kiosk's questions and remarks."""
+
+from __future__ import annotations
+
+from vtm.dialog import knowledge, repair
+from vtm.dialog.acts import DialogAct
+from vtm.dialog.context import TurnContext
+from vtm.dialog.engine import new_flow, progress, start_flow
+from vtm.dialog.policies import Utterance
+from vtm.dialog.policies.flow_input import answers_open_question
+from vtm.dialog.slots import fill_slots
+
+__all__ = ["follow_up", "how_to", "idle", "start_transaction"]
+
+
+def follow_up(ctx: TurnContext, said: Utterance) -> bool:
+    """Right after a transaction, "打印出来吧" (a new value for one of its ``follow_up_slots``) does it again
+    with that value and the others kept."""
+    session = ctx.session
+    done = session.transactions_done
+    definition = ctx.services.definitions.get(done[-1]) if done and session.flow is None else None
+    if definition is None or not definition.follow_up_slots:
+        return False
+    wanted = ctx.services.transaction_for_intent(said.nlu.intent)
+    if wanted is not None and wanted != definition.name:
+        return False  # a request for another transaction
+    flow = new_flow(ctx, definition.name, dict(session.finished_slots.get(definition.name, {})))
+    before = dict(flow.slots)
+    filled, problems = fill_slots(ctx, flow, said.nlu)
+    changed = [name for name in filled if flow.slots.get(name) != before.get(name)]
+    if problems or not changed or not set(changed) <= set(definition.follow_up_slots):
+        return False
+    session.flow, session.pending = flow, None
+    ctx.say("repair.follow_up", title=ctx.title(flow))
+    progress(ctx)
+    return True
+
+
+def how_to(ctx: TurnContext, said: Utterance) -> bool:
+    """"怎么挂失？": a one-sentence answer and the offer to do it now (not for "how much do I have?",
+    which is the request itself: ``question_is_request``)."""
+    wanted = ctx.services.transaction_for_intent(said.nlu.intent)
+    if wanted is None or ctx.session.flow is not None or ctx.services.definitions[wanted].question_is_request:
+        return False
+    asks = ctx.phrases.matches("how_to_cues", said.text) or ctx.is_question(said.text)
+    return asks and knowledge.answer_question(ctx, said.text, offer=wanted, quiet_decline=True)
+
+
+def start_transaction(ctx: TurnContext, said: Utterance) -> bool:
+    wanted = ctx.services.transaction_for_intent(said.nlu.intent)
+    flow = ctx.session.flow
+    if wanted is None or (flow is not None and (flow.name == wanted or answers_open_question(ctx, flow, said))):
+        return False
+    start_flow(ctx, wanted, said.nlu)
+    return True
+
+
+def idle(ctx: TurnContext, said: Utterance) -> bool:
+    if ctx.session.flow is not None:
+        return False
+    nlu, text = said.nlu, said.text
+    question = ctx.is_question(text)
+    if (nlu.intent == DialogAct.OUT_OF_SCOPE or question) \
+            and knowledge.answer_question(ctx, text, quiet_decline=not question):
+        return True  # a question it cannot answer offers a person; a remark it cannot place is a plain miss
+    if nlu.intent == DialogAct.GREETING:
+        ctx.say("session.greeting")
+    elif nlu.intent in (DialogAct.DENY, DialogAct.GOODBYE) or ctx.phrases.matches("nothing_else", text):
+        repair.end_session(ctx)
+    else:
+        repair.no_match(ctx)
+    return True

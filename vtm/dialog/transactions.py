@@ -1,0 +1,39 @@
+"""Load the transactions the kiosk offers: each ``transactions/<name>.yaml`` with its plug-in.
+
+The YAML is validated against what the plug-ins register (operations, guards), the slot types of
+``dialogs/dialog.yaml``, and the intents of the NLU training data; every transaction must have a
+plug-in (``vtm/dialog/plugins/<name>.py``). Errors name the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from vtm.dialog.acts import IntentCheckError, check_intents
+from vtm.dialog.plugins import all_guards, all_operations, plugins
+from vtm.flows.definition import DefinitionError, TransactionDefinition, load_definitions
+
+__all__ = ["load_transactions", "nlu_intents"]
+
+
+def nlu_intents(nlu_folder: Path) -> set[str]:
+    """The intents the NLU training data defines (one file per intent and language)."""
+    return {path.stem for path in nlu_folder.glob("*/*.yaml") if path.parent.name != "lexicon"}
+
+
+def load_transactions(folder: Path, slot_types: Iterable[str] | None = None,
+                      intents: Iterable[str] | None = None) -> dict[str, TransactionDefinition]:
+    definitions = load_definitions(folder, set(all_guards()), set(all_operations()),
+                                   set(slot_types) if slot_types is not None else None)
+    registered = plugins()
+    for name in definitions:
+        if name not in registered:
+            raise DefinitionError(f"{folder / name}.yaml: transaction '{name}' has no plug-in "
+                                  f"(vtm/dialog/plugins/{name}.py defining PLUGIN)")
+    if intents is not None:
+        try:
+            check_intents(intents, {d.name: d.intent for d in definitions.values()})
+        except IntentCheckError as exc:
+            raise DefinitionError(str(exc)) from exc
+    return definitions

@@ -1,0 +1,53 @@
+"""Verifications the gate asks for (``step_up``): which factor to ask for, and the face check's own consent.
+
+The face check always needs its own consent and always has the PIN as the alternative (PIPL Art. 29);
+the kiosk never offers the face by default.
+"""
+
+from __future__ import annotations
+
+from vtm.compliance.context import AuthFactor, Consent
+from vtm.compliance.verdict import Verdict
+from vtm.dialog.context import TurnContext
+from vtm.dialog.session import Awaiting, Pending
+
+__all__ = ["answer_face_consent", "offer_face", "request_verification"]
+
+_ASK = {AuthFactor.CARD: (Awaiting.CARD, "auth.insert_card"), AuthFactor.PIN: (Awaiting.PIN, "auth.enter_pin"),
+        AuthFactor.PIN_RECONFIRMED: (Awaiting.PIN_AGAIN, "auth.pin_again"),
+        AuthFactor.ID_CARD: (Awaiting.ID_CARD, "auth.scan_id")}
+
+
+def request_verification(ctx: TurnContext, verdict: Verdict) -> None:
+    """Ask for the first missing factor of the first option the gate offers (never face by default)."""
+    have = ctx.session.factors
+    options = [tuple(f for f in option if f not in have) for hit in verdict.blocking_hits for option in hit.step_up]
+    options = [o for o in options if o]
+    if not options:
+        ctx.say("error.generic")
+        return
+    factor = options[0][0]
+    if factor is AuthFactor.FACE:
+        offer_face(ctx)
+        return
+    awaiting, prompt = _ASK[factor]
+    face_alternative = factor is AuthFactor.PIN and any(AuthFactor.FACE in o for o in options)
+    if face_alternative:
+        prompt = "auth.pin_or_face"  # the face is an alternative the customer may choose, never the default
+    ctx.session.pending = Pending(awaiting, {"face_alternative": face_alternative})
+    ctx.say(prompt)
+
+
+def offer_face(ctx: TurnContext) -> None:
+    ctx.session.pending = Pending(Awaiting.FACE_CONSENT)
+    ctx.say("auth.face_consent")
+
+
+def answer_face_consent(ctx: TurnContext, agreed: bool) -> None:
+    if agreed:
+        ctx.session.consents.add(Consent.FACE)
+        ctx.session.pending = Pending(Awaiting.FACE)
+        ctx.say("auth.look_at_camera")
+    else:
+        ctx.session.pending = Pending(Awaiting.PIN)
+        ctx.say("auth.face_refused")
