@@ -263,3 +263,19 @@ def test_face_instead_answers_a_pin_request_that_offered_it(kiosk: Kiosk) -> Non
     assert "auth.face_consent" in kiosk.keys(record)
     assert kiosk.dm.session.pending is not None
     assert kiosk.dm.session.pending.awaiting is Awaiting.FACE_CONSENT
+
+
+def test_a_pin_changed_through_the_dialog_is_the_pin_the_core_checks(kiosk: Kiosk) -> None:
+    from vtm.banking.errors import AuthenticationFailed
+
+    PARSER.intents["我要改密码"] = ("change_pin", 0.99)
+    kiosk.device(f"insert_card {CARD}")
+    kiosk.say("我要改密码")
+    for pin in (PIN, "604172", "604172"):
+        record = kiosk.device(f"pin {pin}")
+    assert "change_pin.done" in kiosk.keys(record)
+    assert "604172" not in str(record.to_json())  # never in the turn record
+    core = kiosk.services.core
+    assert core.authenticate_card(CARD, "604172").card_number == CARD
+    with pytest.raises(AuthenticationFailed):
+        core.authenticate_card(CARD, PIN)
