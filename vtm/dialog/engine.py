@@ -28,7 +28,8 @@ from vtm.flows.definition import StateKind, Trigger
 from vtm.flows.machine import Flow
 from vtm.nlu.types import NluResult
 
-__all__ = ["advance", "cancel_flow", "fail_flow", "finish_flow", "new_flow", "progress", "session_fact", "start_flow"]
+__all__ = ["advance", "cancel_flow", "fail_flow", "finish_flow", "known_session_facts", "new_flow", "progress",
+           "session_fact", "start_flow"]
 
 _MAX_STEPS = 40  # a definition that loops without asking anything is a bug, not a hang
 _SESSION_FACTS: dict[str, Callable[[TurnContext], Any]] = {
@@ -98,6 +99,11 @@ def advance(ctx: TurnContext) -> None:
             ctx.say(spec.prompt, **read_back(ctx, flow))
             return
     raise RuntimeError(f"transaction {session.flow.name if session.flow else '?'} did not settle")
+
+
+def known_session_facts() -> set[str]:
+    """The ``default_from`` names a transaction definition may use."""
+    return {*_SESSION_FACTS, *all_session_facts()}
 
 
 def session_fact(ctx: TurnContext, name: str) -> Any:

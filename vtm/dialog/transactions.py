@@ -1,6 +1,6 @@
 """Load the transactions the kiosk offers: each ``transactions/<name>.yaml`` with its plug-in.
 
-The YAML is validated against what the plug-ins register (operations, guards), the slot types of
+The YAML is validated against what the plug-ins register (operations, guards, session facts), the slot types of
 ``dialogs/dialog.yaml``, and the intents of the NLU training data; every transaction must have a
 plug-in (``vtm/dialog/plugins/<name>.py``). Errors name the file.
 """
@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vtm.dialog.acts import IntentCheckError, check_intents
+from vtm.dialog.engine import known_session_facts
 from vtm.dialog.plugins import all_guards, all_operations, plugins
 from vtm.flows.definition import DefinitionError, TransactionDefinition, load_definitions
 
@@ -26,11 +27,15 @@ def load_transactions(folder: Path, slot_types: Iterable[str] | None = None,
                       intents: Iterable[str] | None = None) -> dict[str, TransactionDefinition]:
     definitions = load_definitions(folder, set(all_guards()), set(all_operations()),
                                    set(slot_types) if slot_types is not None else None)
-    registered = plugins()
-    for name in definitions:
+    registered, facts = plugins(), known_session_facts()
+    for name, definition in definitions.items():
         if name not in registered:
             raise DefinitionError(f"{folder / name}.yaml: transaction '{name}' has no plug-in "
                                   f"(vtm/dialog/plugins/{name}.py defining PLUGIN)")
+        for i, slot in enumerate(definition.slots):
+            if slot.default_from is not None and slot.default_from not in facts:
+                raise DefinitionError(f"{folder / name}.yaml: slots[{i}].default_from '{slot.default_from}' is not "
+                                      f"a session fact; known: {sorted(facts)}")
     if intents is not None:
         try:
             check_intents(intents, {d.name: d.intent for d in definitions.values()})

@@ -87,3 +87,11 @@ def test_an_intent_without_training_data_is_rejected_at_load(tmp_path: Path) -> 
 def test_a_flow_needs_every_guard_its_definition_names() -> None:
     with pytest.raises(FlowError, match="no guard registered"):
         Flow(_load()["transfer"])
+
+
+def test_an_unknown_session_fact_is_rejected_at_load(tmp_path: Path) -> None:
+    text = (ROOT / "transactions" / "balance.yaml").read_text(encoding="utf-8")
+    (tmp_path / "balance.yaml").write_text(text.replace("default_from: inserted_account", "default_from: crystal_ball",
+                                                       1), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"slots\[0\]\.default_from 'crystal_ball' is not a session fact"):
+        _load(tmp_path)
