@@ -27,7 +27,6 @@ from datetime import date
 from typing import Any
 
 from vtm.common.masking import mask_slots
-from vtm.compliance.context import AuthFactor
 from vtm.compliance.guarded import GuardedCoreBanking
 from vtm.devices import DeviceCommand, TakeCard, TakeReceipt
 from vtm.devices.commands import raw_device_line
@@ -50,8 +49,6 @@ _log = logging.getLogger(__name__)
 
 class DialogManager:
     """Drives one :class:`Session` with the kiosk's services (bank, gate, NLU, prompts)."""
-
-    reconfirm_factor = AuthFactor.PIN_RECONFIRMED
 
     def __init__(self, services: DialogServices, session: Session, today: date | None = None) -> None:
         self.services = services
