@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
+from vtm.audit.db import records_engine
 from vtm.banking.sandbox import SandboxPolicy, create_bank_engine
 from vtm.banking.sandbox.schema import TransferRow
 from vtm.banking.sandbox.seed import DemoCard, seed_demo_bank
@@ -47,7 +49,7 @@ class World:
 def _world(settings: Settings, services: KioskServices | None = None) -> World:
     settings.ensure_dirs()
     bank = create_bank_engine(settings.bank_db_url)
-    cards = seed_demo_bank(bank, date.today(), reset=True, policy=CHEAP_PINS)  # noqa: DTZ011 - the kiosk's day
+    cards = seed_demo_bank(bank, date.today(), reset=True, policy=CHEAP_PINS)
     bank.dispose()
     nlu = services.nlu if services is not None else None
     return World(settings, bootstrap(settings, nlu=nlu), {c.customer_name: c for c in cards})
@@ -66,12 +68,14 @@ def _client(world: World, kiosk: str = "K1") -> TestClient:
 
 
 def _screen(ws: Any) -> list[Message]:
-    """Messages up to the end of a screen (``read_back`` closes every turn; a bare hello is the idle screen)."""
+    """Messages up to the end of a screen: ``read_back`` closes it, or ``session_ended`` after it when the
+    session is over; a bare hello is the idle screen."""
     received: list[Message] = []
     while True:
         received.append(json.loads(ws.receive_text()))
-        last = received[-1]
-        if last["type"] in ("read_back", "error") or (last["type"] == "hello" and last["session_id"] is None):
+        last, ended = received[-1], any(m["type"] == "state" and m["state"] == "ended" for m in received)
+        if (last["type"] == "read_back" and not ended) or last["type"] in ("session_ended", "error") \
+                or (last["type"] == "hello" and last["session_id"] is None):
             return received
 
 
@@ -148,6 +152,25 @@ def test_a_restarted_service_carries_a_transfer_on_where_the_customer_was(world:
     assert _stored_turns(world.settings, session_id) == list(range(1, 10))  # every turn once, none lost
 
 
+def test_the_customer_who_said_goodbye_takes_the_card_from_the_same_session_after_a_restart(world: World) -> None:
+    anna = world.cards["Anna Schmidt"]
+    with _client(world, "K3") as first, first.websocket_connect("/ws/K3") as ws:
+        _screen(ws)
+        for step in ({"type": "start", "lang": "en"}, {"type": "device", "command": f"insert_card {anna.card_number}"},
+                     {"type": "say", "text": "goodbye"}):
+            said = _turn(ws, step)
+    assert _of(said, "session_ended")["outcome"] == "cancelled"  # nothing was done
+    assert _of(said, "device_prompt")["device"] == "take_card"
+    with _client(world, "K3") as second, second.websocket_connect("/ws/K3") as ws:
+        redraw = _screen(ws)
+        assert _of(redraw, "device_prompt")["device"] == "take_card"  # the card is still in the slot
+        taken = _turn(ws, {"type": "device", "command": "take_card"})
+        assert [m["type"] for m in taken if m["type"] in ("hello", "error")] == []  # no new customer, no error
+        assert _of(taken, "device_prompt")["device"] is None
+        assert _of(taken, "session_ended")["session_id"] == _of(redraw, "hello")["session_id"]
+        _turn(ws, {"type": "reset"})
+
+
 def test_a_pin_change_carried_on_asks_for_the_pins_it_could_not_keep(world: World) -> None:
     zhang = world.cards["张伟"]
     start = [{"type": "start", "lang": "en"}, {"type": "device", "command": f"insert_card {zhang.card_number}"},
@@ -160,7 +183,9 @@ def test_a_pin_change_carried_on_asks_for_the_pins_it_could_not_keep(world: Worl
     assert "once more" in _said(said)
     with _client(world, "K2") as second, second.websocket_connect("/ws/K2") as ws:
         redraw = _screen(ws)  # the kiosk asks again at once, before the customer types on
-        assert "current PIN" in _said(redraw)
+        asked = [m for m in redraw if m["type"] == "reply" and m["turn"] == _of(redraw, "state")["turn"]]
+        assert _of(redraw, "state")["turn"] == 6  # a turn of its own, after the five before the restart
+        assert "current PIN" in _said(asked)
         assert _of(redraw, "device_prompt")["device"] == "pin"
         for step in ({"type": "device", "command": f"pin {zhang.pin}"}, {"type": "device", "command": "pin 370815"},
                      {"type": "device", "command": "pin 370815"}):
@@ -168,3 +193,63 @@ def test_a_pin_change_carried_on_asks_for_the_pins_it_could_not_keep(world: Worl
         assert "has been changed" in _said(done)
         _turn(ws, {"type": "reset"})
     assert world.services.core.card_status(zhang.card_number).failed_pin_attempts == 0
+
+
+@pytest.fixture(scope="module")
+def pg_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A bank and a records database on PostgreSQL (a schema of their own), the NLU model shared."""
+    base = os.environ.get("VTM_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip(os.environ.get("VTM_TEST_POSTGRES_SKIP_REASON", "VTM_TEST_POSTGRES_URL is not set"))
+    schema = f"kiosk_replicas_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("replicas"),
+                             models_dir=Path(os.environ["VTM_MODELS_DIR"]), bank_database_url=url,
+                             records_database_url=url)
+    yield _world(settings, world.services)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_two_replicas_taking_every_other_message_carry_one_session_and_post_once(pg_world: World) -> None:
+    john = pg_world.cards["John Smith"]
+    steps = [*_transfer(john, john.pin), {"type": "device", "command": "take_receipt"}]
+    second = bootstrap(pg_world.settings, nlu=pg_world.services.nlu)  # another process, as far as state goes
+    options = ServiceOptions(kiosk_ids=("K1",), simulate_devices=True)
+    replicas = [TestClient(create_app(KioskService(services, options,
+                                                   repository=KioskSessionTable.from_settings(pg_world.settings))))
+                for services in (pg_world.services, second)]
+    screens: list[list[Message]] = []
+    with replicas[0] as a, replicas[1] as b:
+        for number, step in enumerate(steps):
+            with (a, b)[number % 2].websocket_connect("/ws/K1") as ws:
+                _screen(ws)  # the screen as the other replica left it
+                screens.append(_turn(ws, step))
+    session_id = _of(screens[0], "hello")["session_id"]
+    turns = [_of(screen, "state")["turn"] for screen in screens]
+    assert "receipt is printed" in _said(screens[-2])
+    assert _of(screens[-1], "device_prompt")["device"] is None  # taken from the tray the other replica filled
+    assert turns == list(range(1, len(steps) + 1))  # each replica went on from the other's last turn
+    assert _postings(pg_world.settings, session_id) == 1
+    assert _stored_turns(pg_world.settings, session_id) == turns
+
+
+@pytest.mark.postgres
+def test_a_kiosk_another_replica_holds_too_long_closes_the_page_to_come_back_later(pg_world: World) -> None:
+    other = KioskSessionTable(records_engine(pg_world.settings.records_db_url))
+    this = KioskSessionTable(records_engine(pg_world.settings.records_db_url), lock_timeout_s=0.3)
+    service = KioskService(pg_world.services, ServiceOptions(kiosk_ids=("K9",), simulate_devices=True),
+                           repository=this)
+    with TestClient(create_app(service)) as client:
+        with other.hold("K9"):
+            with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws/K9") as ws:
+                ws.receive_text()
+            assert closed.value.code == 1013  # "try again later": the page reconnects and redraws
+        with client.websocket_connect("/ws/K9") as ws:  # let go: the kiosk answers again
+            assert json.loads(ws.receive_text())["type"] == "hello"
+    other.close()

@@ -97,10 +97,6 @@ class HeldRecords(SessionRecorder):
             self._write(self._held[0])
             self._held.pop(0)  # only once written: a failure leaves it for the next flush
 
-    def drop(self) -> None:
-        """Forget the held items (their session was not saved and will be played again elsewhere)."""
-        self._held.clear()
-
     def replay(self, items: Sequence[dict[str, Any]]) -> int:
         """Write the items of a saved row that the store lacks (their holder died before its flush);
         returns how many were written."""

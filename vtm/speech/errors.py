@@ -8,6 +8,7 @@
      |    +-- CorruptAudio     not decodable as audio
      |    +-- AudioTooLong     longer than the configured maximum (refused, never truncated silently)
      +-- ModelUnavailable      the Whisper model folder is missing or incomplete
+ +-- TermsInvalid          the ASR repair terms (dialogs/asr_terms.yaml) are missing or invalid
      +-- SynthesisError        text-to-speech failed (missing voice, no audio produced)
      +-- PlaybackUnavailable   no sound library or no output device on this machine
 
@@ -26,6 +27,7 @@ __all__ = [
     "PlaybackUnavailable",
     "SpeechError",
     "SynthesisError",
+    "TermsInvalid",
 ]
 
 
@@ -58,6 +60,10 @@ class AudioTooLong(AudioError):
 
 class ModelUnavailable(SpeechError):
     """The Whisper model folder is missing or incomplete (run ``vtm models prepare``)."""
+
+
+class TermsInvalid(SpeechError):
+    """The homophone-repair terms file is unreadable or invalid; the message names the file and entry."""
 
 
 class SynthesisError(SpeechError):

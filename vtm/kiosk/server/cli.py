@@ -61,6 +61,7 @@ def serve(
     settings = settings_or_exit()
     # One event per line, key=value (session and turn ids; never what the customer said).
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state callback: noise, not events
     kiosk_ids = tuple(dict.fromkeys(kiosk or [settings.kiosk_id]))
     bad = [k for k in kiosk_ids if not _KIOSK_ID.fullmatch(k)]
     if bad:
@@ -86,11 +87,13 @@ def serve(
     kit = None
     if voice:
         from vtm.kiosk.server.voice import VoiceKit
+        from vtm.kiosk.voice import domain_repairer
         from vtm.speech.asr import Recognizer
         from vtm.speech.tts import Synthesizer
         from vtm.speech.whisper_files import whisper_dir
 
-        kit = VoiceKit(Recognizer(whisper_dir(settings.models_path)), Synthesizer())
+        kit = VoiceKit(Recognizer(whisper_dir(settings.models_path)), Synthesizer(),
+                       domain_repairer(settings.content_root))
     from vtm.kiosk.server.sessions import InMemorySessionRepository, SessionRepository
     from vtm.records.kiosk_sessions import KioskSessionTable, SessionsInUse
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,10 +31,19 @@ import anyio
 import anyio.to_thread
 
 from vtm.banking.errors import CoreBankingError
-from vtm.devices import DeviceError, Devices, PressButton, SimulatedDevices, parse_device_command
+from vtm.devices import (
+    DeviceError,
+    Devices,
+    PressButton,
+    SimulatedDevices,
+    TakeCard,
+    TakeReceipt,
+    parse_device_command,
+)
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices
+from vtm.kiosk.server.claims import Claim, LiveSessions
 from vtm.kiosk.server.locale import ScreenLocale, load_screen_locale
 from vtm.kiosk.server.protocol import (
     ButtonPressed,
@@ -53,12 +61,11 @@ from vtm.kiosk.server.protocol import (
     ServerMessage,
     Start,
 )
-from vtm.kiosk.server.sessions import Held, InMemorySessionRepository, KioskSession, SessionRepository
+from vtm.kiosk.server.sessions import InMemorySessionRepository, KioskSession, SessionRepository
 from vtm.kiosk.server.snapshots import DeviceFactory, SessionFactory
 from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
 from vtm.kiosk.server.voice import AUDIO_NAME, VoiceKit, speak_replies
 from vtm.kiosk.voice import VoiceFrontEnd
-from vtm.records.kiosk_sessions import StoredSession
 from vtm.speech.listen import Utterance
 
 __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
@@ -71,6 +78,16 @@ _T = TypeVar("_T")
 
 def _listen(front: VoiceFrontEnd, utterance: Utterance, dm: DialogManager) -> TurnRecord:
     return front.listen(utterance.audio, dm).record
+
+
+def _takes_back(message: ClientMessage) -> bool:
+    """Taking the card or the receipt: still the ended session's business, not a new customer's."""
+    if not isinstance(message, DeviceUsed):
+        return False
+    try:
+        return isinstance(parse_device_command(message.command), TakeCard | TakeReceipt)
+    except DeviceError:
+        return False
 
 
 class UnknownKiosk(LookupError):
@@ -104,15 +121,6 @@ class _Kiosk:
     elderly: bool = False
 
 
-@dataclass
-class _Claim:
-    """A kiosk held by this process for one message: its saved row and its live session (None: idle)."""
-
-    kiosk_id: str
-    held: Held
-    session: KioskSession | None
-
-
 class KioskService:
     """Serves the screens of ``options.kiosk_ids`` over one set of engine services."""
 
@@ -124,10 +132,9 @@ class KioskService:
         self.options = options
         self.locale = locale or load_screen_locale()
         self.repository: SessionRepository = repository or InMemorySessionRepository()
-        self.sessions = SessionFactory(services, self.locale, devices or self._simulated_devices, voice,
-                                       options.reset_after_s)
+        self.sessions = LiveSessions(self.repository, SessionFactory(
+            services, self.locale, devices or self._simulated_devices, voice, options.reset_after_s))
         self._kiosks = {kiosk_id: _Kiosk() for kiosk_id in options.kiosk_ids}
-        self._live: dict[str, tuple[KioskSession, int]] = {}  # kiosk -> session and the version saved of it
         self._limiter = anyio.CapacityLimiter(options.max_parallel_turns)
         self.ready = False
 
@@ -139,6 +146,8 @@ class KioskService:
             await anyio.to_thread.run_sync(partial(nlu.parse, text, lang=lang))
         if self.voice is not None:
             await anyio.to_thread.run_sync(self.voice.recognizer.model)  # Whisper loads before the first customer
+            if self.voice.repairer is not None:
+                await anyio.to_thread.run_sync(self.voice.repairer.warm_up)  # and the ASR repair's dictionary
         self.ready = True
 
     async def close(self) -> None:
@@ -152,7 +161,7 @@ class KioskService:
             await self._run(self.voice.close)
 
     def _end(self, kiosk_id: str) -> None:
-        with self._claim(kiosk_id) as claim:
+        with self.sessions.claim(kiosk_id) as claim:
             if claim.session is not None:
                 self._discard(claim)
 
@@ -184,7 +193,7 @@ class KioskService:
         return len(await anyio.to_thread.run_sync(self.repository.session_ids))
 
     def _connect(self, kiosk_id: str) -> list[ServerMessage]:
-        with self._claim(kiosk_id) as claim:
+        with self.sessions.claim(kiosk_id) as claim:
             session = claim.session
             if session is None:
                 return [self._hello(kiosk_id, None, resumed=False)]
@@ -193,8 +202,7 @@ class KioskService:
             return [self._hello(kiosk_id, session, resumed=True), *session.history, *view]
 
     def _hear(self, kiosk_id: str, kiosk: _Kiosk, pcm16: bytes) -> list[ServerMessage]:
-        live = self._live.get(kiosk_id)  # the microphone is this process's: no hold until an utterance is complete
-        session = live[0] if live is not None else None
+        session = self.sessions.peek(kiosk_id)  # the microphone is this process's: no hold until an utterance ends
         if self.voice is None or session is None or session.microphone is None or session.dm.session.ended:
             return []  # nobody to listen for: the chunk is dropped, never stored
         try:
@@ -203,7 +211,7 @@ class KioskService:
             return [self._error(kiosk, session, "bad_message")]
         out: list[ServerMessage] = []
         for utterance in utterances:
-            with self._claim(kiosk_id) as claim:
+            with self.sessions.claim(kiosk_id) as claim:
                 current = claim.session
                 if current is None or current.dm.session.ended or current.front is None:
                     break
@@ -212,7 +220,7 @@ class KioskService:
         return out
 
     def _handle(self, kiosk_id: str, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:
-        with self._claim(kiosk_id) as claim:
+        with self.sessions.claim(kiosk_id) as claim:
             asked = self._ask_again(claim)
             if asked:
                 return asked  # the question changed under the customer: they answer the new one
@@ -229,6 +237,8 @@ class KioskService:
                 return [self._hello(kiosk_id, None, resumed=False)]
             if isinstance(message, DeviceUsed) and not self.options.simulate_devices:
                 return [self._error(kiosk, session, "developer_only")]
+            if session is not None and session.dm.session.ended and _takes_back(message):
+                return self._turn(claim, session, kiosk, message)  # the customer who just left takes card or receipt
             opened: list[ServerMessage] = []
             if session is None or session.dm.session.ended:
                 if session is not None:
@@ -238,7 +248,7 @@ class KioskService:
                     return opened
             return [*opened, *self._turn(claim, session, kiosk, message)]
 
-    def _turn(self, claim: _Claim, session: KioskSession, kiosk: _Kiosk,
+    def _turn(self, claim: Claim, session: KioskSession, kiosk: _Kiosk,
               message: ClientMessage) -> list[ServerMessage]:
         dm = session.dm
         if isinstance(message, Start) or (isinstance(message, LanguageSwitch) and message.lang == dm.session.lang):
@@ -260,12 +270,12 @@ class KioskService:
             return [self._error(kiosk, session, "bad_message")]
         return self._play(claim, lambda: dm.handle_text(said))
 
-    def _elderly(self, claim: _Claim, session: KioskSession, on: bool) -> list[ServerMessage]:
+    def _elderly(self, claim: Claim, session: KioskSession, on: bool) -> list[ServerMessage]:
         """The screen sets the session's flag itself: the dialog has no call for it, and its spoken
         trigger ("说慢一点") at a read-back counts as an unclear answer (see docs/kiosk.md)."""
         session.dm.session.elderly = on  # the dialog renders its next prompts in the elderly variants
         out = self._redraw(session)
-        self._save(claim)
+        self.sessions.save(claim)
         return out
 
     def _utterance(self, dm: DialogManager, message: ClientMessage) -> str | None:
@@ -283,40 +293,7 @@ class KioskService:
         return None
 
     # Sessions --------------------------------------------------------------------------------
-    @contextmanager
-    def _claim(self, kiosk_id: str) -> Iterator[_Claim]:
-        """Hold the kiosk and bring its session up to date with what is saved."""
-        try:
-            with self.repository.hold(kiosk_id) as held:
-                yield _Claim(kiosk_id, held, self._current(kiosk_id, held.stored))
-        except BaseException:
-            # What this process holds may now be ahead of what is saved (or behind it): read it again next time.
-            self._live.pop(kiosk_id, None)
-            raise
-
-    def _current(self, kiosk_id: str, stored: StoredSession | None) -> KioskSession | None:
-        if stored is None:
-            self._live.pop(kiosk_id, None)
-            return None
-        live = self._live.get(kiosk_id)
-        if live is not None and live[0].session_id == stored.session_id and live[1] == stored.version:
-            return live[0]
-        session = self.sessions.load(kiosk_id, stored.payload)  # restarted, or moved on by another process
-        self._live[kiosk_id] = (session, stored.version)
-        _log.info("session_carried_on kiosk=%s session=%s version=%d turn=%d", kiosk_id, stored.session_id,
-                  stored.version, session.dm.session.turn)
-        return session
-
-    def _save(self, claim: _Claim) -> None:
-        """After every turn: save the session, then write its records (never the other way round)."""
-        session = claim.session
-        assert session is not None
-        stored = claim.held.save(session.session_id, self.sessions.dump(session))
-        self._live[claim.kiosk_id] = (session, stored.version)
-        if session.records is not None:
-            session.records.flush()
-
-    def _ask_again(self, claim: _Claim) -> list[ServerMessage]:
+    def _ask_again(self, claim: Claim) -> list[ServerMessage]:
         """A session carried on without the PINs it held asks for them before acting on anything."""
         session = claim.session
         if session is None or not session.ask_again:
@@ -324,34 +301,27 @@ class KioskService:
         session.ask_again = False
         return self._play(claim, session.dm.resume)
 
-    def _open(self, claim: _Claim, kiosk: _Kiosk, message: ClientMessage) -> tuple[KioskSession, list[ServerMessage]]:
+    def _open(self, claim: Claim, kiosk: _Kiosk, message: ClientMessage) -> tuple[KioskSession, list[ServerMessage]]:
         lang = message.lang if isinstance(message, Start) and message.lang else kiosk.lang
-        session = self.sessions.new(claim.kiosk_id, lang, kiosk.elderly)
+        session = self.sessions.factory.new(claim.kiosk_id, lang, kiosk.elderly)
         claim.session = session
         _log.info("session_opened kiosk=%s session=%s lang=%s", claim.kiosk_id, session.session_id,
                   session.dm.session.lang)
         return session, [self._hello(claim.kiosk_id, session, resumed=False), *self._play(claim, session.dm.start)]
 
-    def _discard(self, claim: _Claim) -> None:
-        session = claim.session
-        assert session is not None
-        session.dm.close()
-        if session.records is not None:
-            session.records.flush()  # the end is recorded before the saved session goes
-        claim.held.delete()
-        claim.session = None
-        self._live.pop(claim.kiosk_id, None)
+    def _discard(self, claim: Claim) -> None:
+        session = self.sessions.end(claim)
         _log.info("session_closed kiosk=%s session=%s outcome=%s", claim.kiosk_id, session.session_id,
                   session.dm.session.outcome.value)
 
-    def _reset(self, claim: _Claim, kiosk: _Kiosk) -> list[ServerMessage]:
+    def _reset(self, claim: Claim, kiosk: _Kiosk) -> list[ServerMessage]:
         if claim.session is not None:
             self._discard(claim)
         kiosk.elderly = False  # the next customer starts with the kiosk's defaults
         kiosk.lang = None
         return [self._hello(claim.kiosk_id, None, resumed=False)]
 
-    def _play(self, claim: _Claim, step: Callable[[], TurnRecord], *, spoken: bool = False) -> list[ServerMessage]:
+    def _play(self, claim: Claim, step: Callable[[], TurnRecord], *, spoken: bool = False) -> list[ServerMessage]:
         """Run one dialog turn, describe the screen after it, and save the session.
 
         With voice, the replies are synthesised (``spoken``: the voice front end already did).
@@ -373,7 +343,7 @@ class KioskService:
                                      self.options.reset_after_s)
         said = turn_messages(record, dm, audio)
         session.history.extend(said)
-        self._save(claim)
+        self.sessions.save(claim)
         _log.info("turn kiosk=%s session=%s turn=%d state=%s replies=%d", session.kiosk_id, session.session_id,
                   record.turn, record.state, len(record.replies))
         return [*said, *session.view.messages()]

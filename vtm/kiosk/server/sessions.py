@@ -90,7 +90,7 @@ class _HeldInMemory:
         self.stored = rows.get(kiosk_id)
 
     def save(self, session_id: str, payload: dict[str, Any]) -> StoredSession:
-        if self._rows.get(self._kiosk_id) != self.stored:
+        if self._rows.get(self._kiosk_id) is not self.stored:
             raise SessionConflict(f"kiosk {self._kiosk_id}: the saved session changed")
         version = self.stored.version + 1 if self.stored is not None else 1
         self.stored = StoredSession(self._kiosk_id, session_id, version, payload, datetime.now(UTC))

@@ -16,6 +16,7 @@ page of a carried-on session plays no earlier audio).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -42,6 +43,7 @@ from vtm.records.outbox import HeldRecords
 
 __all__ = ["FORMAT", "DeviceFactory", "SessionFactory"]
 
+_log = logging.getLogger(__name__)
 FORMAT: Final = 1
 DeviceFactory = Callable[[str], Devices]
 _HISTORY: TypeAdapter[list[Caption | ReplyMessage]] = TypeAdapter(list[Caption | ReplyMessage])
@@ -68,6 +70,7 @@ class SessionFactory:
         return {
             "format": FORMAT,
             "session": to_snapshot(session.dm.session),
+            # The history holds captions and replies only (turn_messages), typed as any server message.
             "screen": {"history": _HISTORY.dump_python(list(session.history), mode="json"),  # type: ignore[arg-type]
                        "read_back": session.read_back,
                        "state": session.view.state.state if session.view is not None else "idle"},
@@ -84,7 +87,9 @@ class SessionFactory:
         _restore_devices(devices, payload.get("devices"))
         records = self._records(opened=True, closed=state.ended)
         if records is not None:
-            records.replay(payload.get("records", []))
+            written = records.replay(payload.get("records", []))
+            if written:  # its last holder died between saving the session and writing the records
+                _log.warning("records_replayed kiosk=%s session=%s items=%d", kiosk_id, state.session_id, written)
         dm = DialogManager(self._services(kiosk_id, devices, records), state)
         screen = payload["screen"]
         session = KioskSession(kiosk_id, dm, devices, records, read_back=screen["read_back"],

@@ -50,6 +50,7 @@ _KEYPAD: Final[dict[str, KeypadKind]] = {
 }
 _CHOICE_SLOTS: Final = frozenset({"loss_kind", "arrival", "delivery"})
 _FROM_CARD: Final = frozenset({"inserted_card", "inserted_account"})
+_PIN_PAD: Final = "pin_pad"  # the slot type typed on the PIN pad only (transactions/*.yaml)
 # Reading pace of the figure's mouth without audio: characters per second (measured on the
 # espeak-ng voices the kiosk speaks with: about 4.5 Mandarin characters or 14 English letters).
 _PACE: Final[dict[Lang, float]] = {"zh": 4.5, "en": 14.0}
@@ -136,6 +137,8 @@ def _device(dm: DialogManager) -> DeviceName | None:
     if dm.services.devices.card_reader.state is CardReaderState.EJECTED:
         return "take_card"
     slot = _open_slot(dm)
+    if slot is not None and slot.type == _PIN_PAD:
+        return "pin"  # a PIN a transaction collects itself (the PIN change's current and new PINs)
     if slot is not None and slot.default_from in _FROM_CARD and dm.session.card_number is None:
         return "card"  # "insert your card" (a lost card's number may also be keyed in)
     return None

@@ -26,6 +26,7 @@ from vtm.dialog.turn import Reply
 from vtm.kiosk.voice import VoiceFrontEnd
 from vtm.speech.asr import Recognizer
 from vtm.speech.errors import SynthesisError
+from vtm.speech.homophones import HomophoneRepairer
 from vtm.speech.listen import TurnDetector, Utterance
 from vtm.speech.tts import Synthesizer
 from vtm.speech.vad import FRAME
@@ -40,13 +41,14 @@ MAX_CHUNK_BYTES: Final = 64 * 1024  # 2 s of audio per frame at most; the page s
 
 @dataclass(frozen=True)
 class VoiceKit:
-    """The recogniser and synthesiser every kiosk of the process shares (one model copy each)."""
+    """The recogniser, synthesiser and ASR repair every kiosk of the process shares (one model copy each)."""
 
     recognizer: Recognizer
     synthesizer: Synthesizer
+    repairer: HomophoneRepairer | None = None  # vtm.kiosk.voice.domain_repairer(content root)
 
     def front_end(self, out_dir: Path) -> VoiceFrontEnd:
-        return VoiceFrontEnd(self.recognizer, self.synthesizer, out_dir)
+        return VoiceFrontEnd(self.recognizer, self.synthesizer, out_dir, repairer=self.repairer)
 
     def close(self) -> None:
         self.synthesizer.close()
