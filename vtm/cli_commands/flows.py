@@ -22,11 +22,9 @@ app = typer.Typer(no_args_is_help=True, help="Transaction definitions (transacti
 
 def _definitions(root: Path) -> dict[str, TransactionDefinition]:
     # Imported when a command runs, not when `vtm` builds its command tree: the dialog is slow to load.
-    from vtm.dialog.content import load_dialog_content
-    from vtm.dialog.transactions import load_transactions, nlu_intents
+    from vtm.dialog.transactions import transactions_of
 
-    dialog = load_dialog_content(root / "dialogs" / "dialog.yaml")
-    return load_transactions(root / "transactions", dialog.known_slot_types(), nlu_intents(root / "dialogs" / "nlu"))
+    return transactions_of(root)
 
 
 @app.command("diagrams")

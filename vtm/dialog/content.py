@@ -15,6 +15,7 @@ import yaml
 import zhconv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vtm.common.validation import problems
 from vtm.dialog.confirmation import ConfirmationContent
 from vtm.nlu.types import SlotName
 
@@ -70,5 +71,4 @@ def load_dialog_content(path: Path) -> DialogContent:
     except (OSError, yaml.YAMLError) as exc:
         raise DialogContentError(f"{path}: {exc}") from exc
     except ValidationError as exc:
-        raise DialogContentError(f"{path}: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise DialogContentError(f"{path}: " + "; ".join(problems(exc))) from exc

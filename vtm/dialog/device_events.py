@@ -33,7 +33,7 @@ from vtm.dialog.engine import advance, cancel_flow, fail_flow, progress
 from vtm.dialog.plugins import plugin_for
 from vtm.dialog.session import Awaiting, Pending
 from vtm.dialog.slots import mark_filled
-from vtm.dialog.verification import answer_face_consent
+from vtm.dialog.verification import answer_face_consent, pin_accepted, say_card_blocked
 from vtm.flows.definition import StateKind
 
 __all__ = ["handle_device_event", "open_pin_slot"]
@@ -152,20 +152,15 @@ def _pin_entered(ctx: TurnContext) -> None:
         return
     except CardBlocked as exc:
         session.pending = None
-        ctx.say("auth.pin_locked" if "pin" in str(exc.context.get("reason", "")) else "auth.card_blocked",
-               status=str(exc.context.get("status", exc.message)))
+        say_card_blocked(ctx, exc)
         fail_flow(ctx)
         return
     except CoreBankingError:
         ctx.say("error.core_unavailable")
         return
-    session.factors.add(AuthFactor.PIN)
     if awaiting is Awaiting.PIN_AGAIN:
         session.factors.add(AuthFactor.PIN_RECONFIRMED)
-    session.customer, session.customer_id, session.customer_name = auth, auth.customer_id, auth.customer_name
-    if auth.elderly and not session.elderly:
-        session.elderly = True
-    ctx.say("auth.pin_ok")
+    pin_accepted(ctx, auth)
     if awaiting in (Awaiting.PIN, Awaiting.PIN_AGAIN, None):
         _resume(ctx)
 

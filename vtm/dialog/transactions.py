@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vtm.dialog.acts import IntentCheckError, check_intents
+from vtm.dialog.content import DialogContent, load_dialog_content
 from vtm.dialog.engine import known_session_facts
 from vtm.dialog.plugins import all_guards, all_operations, plugins
 from vtm.flows.definition import DefinitionError, TransactionDefinition, load_definitions
 
-__all__ = ["load_transactions", "nlu_intents"]
+__all__ = ["load_transactions", "nlu_intents", "transactions_of"]
 
 
 def nlu_intents(nlu_folder: Path) -> set[str]:
@@ -42,3 +43,12 @@ def load_transactions(folder: Path, slot_types: Iterable[str] | None = None,
         except IntentCheckError as exc:
             raise DefinitionError(str(exc)) from exc
     return definitions
+
+
+def transactions_of(root: Path, folder: Path | None = None,
+                    dialog: DialogContent | None = None) -> dict[str, TransactionDefinition]:
+    """The transactions of the content under ``root``, checked against its ``dialogs/dialog.yaml`` and NLU
+    data (``folder``: another transactions folder, checked against the same; ``dialog``: already loaded)."""
+    dialog = dialog or load_dialog_content(root / "dialogs" / "dialog.yaml")
+    return load_transactions(folder or root / "transactions", dialog.known_slot_types(),
+                             nlu_intents(root / "dialogs" / "nlu"))

@@ -6,12 +6,14 @@ the kiosk never offers the face by default.
 
 from __future__ import annotations
 
+from vtm.banking.errors import CardBlocked
+from vtm.banking.models import AuthResult
 from vtm.compliance.context import AuthFactor, Consent
 from vtm.compliance.verdict import Verdict
 from vtm.dialog.context import TurnContext
 from vtm.dialog.session import Awaiting, Pending
 
-__all__ = ["answer_face_consent", "offer_face", "request_verification"]
+__all__ = ["answer_face_consent", "offer_face", "pin_accepted", "request_verification", "say_card_blocked"]
 
 _ASK = {AuthFactor.CARD: (Awaiting.CARD, "auth.insert_card"), AuthFactor.PIN: (Awaiting.PIN, "auth.enter_pin"),
         AuthFactor.PIN_RECONFIRMED: (Awaiting.PIN_AGAIN, "auth.pin_again"),
@@ -51,3 +53,18 @@ def answer_face_consent(ctx: TurnContext, agreed: bool) -> None:
     else:
         ctx.session.pending = Pending(Awaiting.PIN)
         ctx.say("auth.face_refused")
+
+
+def pin_accepted(ctx: TurnContext, auth: AuthResult) -> None:
+    """The core accepted the card's PIN: the factor is reached and the customer known (said to them)."""
+    session = ctx.session
+    session.factors.add(AuthFactor.PIN)
+    session.customer, session.customer_id, session.customer_name = auth, auth.customer_id, auth.customer_name
+    session.elderly = session.elderly or auth.elderly
+    ctx.say("auth.pin_ok")
+
+
+def say_card_blocked(ctx: TurnContext, exc: CardBlocked) -> None:
+    """The PIN is locked (too many wrong tries) or the card blocked: say which, in the customer's terms."""
+    ctx.say("auth.pin_locked" if "pin" in str(exc.context.get("reason", "")) else "auth.card_blocked",
+            status=str(exc.context.get("status", exc.message)))

@@ -38,7 +38,7 @@ from vtm.dialog.content import Phrases, load_dialog_content
 from vtm.dialog.prompts import Lang, PromptCatalog
 from vtm.dialog.services import KnowledgeAnswers, Parser, PhraseLists
 from vtm.dialog.session import Session
-from vtm.dialog.transactions import load_transactions, nlu_intents
+from vtm.dialog.transactions import transactions_of
 from vtm.flows.definition import TransactionDefinition
 from vtm.kiosk.actions import DevicePerformer
 from vtm.kiosk.recovery import recover_unfinished
@@ -224,8 +224,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         journal=OperationJournal(audit.engine, clock=clock, audit=audit),
         nlu=nlu,
         prompts=PromptCatalog.load(root),
-        definitions=load_transactions(root / "transactions", dialog.known_slot_types(),
-                                      nlu_intents(root / "dialogs" / "nlu")),
+        definitions=transactions_of(root, dialog=dialog),
         devices=devices,
         phrases=Phrases.from_content(dialog),
         confirmation=ExplicitYes.from_content(dialog.confirmation),

@@ -27,6 +27,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vtm.common.validation import problems
+
 __all__ = ["EndExpectation", "Script", "ScriptError", "Turn", "TurnExpectation", "load_script"]
 
 
@@ -87,5 +89,4 @@ def load_script(path: Path) -> Script:
     try:
         return Script.model_validate(raw)
     except ValidationError as exc:
-        raise ScriptError("\n".join(
-            f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise ScriptError("\n".join(problems(exc, prefix=f"{path}: "))) from exc

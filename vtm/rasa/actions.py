@@ -29,7 +29,7 @@ from rasa_sdk.types import DomainDict
 
 from vtm.config import load_settings
 from vtm.dialog.prompts import Lang
-from vtm.dialog.transactions import load_transactions
+from vtm.dialog.transactions import transactions_of
 from vtm.dialog.turn import Reply
 from vtm.flows.definition import TransactionDefinition
 from vtm.rasa import RasaBridgeError
@@ -177,7 +177,7 @@ def _camel(name: str) -> str:
 
 
 def _build() -> dict[str, type[Action]]:
-    definitions = load_transactions(load_settings().content_root / "transactions")
+    definitions = transactions_of(load_settings().content_root)
     missing = set(definitions) - set(OPERATION_ACTIONS.values())
     if missing:
         raise RasaBridgeError(f"no operation action names transactions {sorted(missing)}; "

@@ -24,9 +24,9 @@ def export(folder: Annotated[Path, typer.Argument(help="Rasa project folder to w
     from vtm.rasa.domain import export_domain
 
     settings = settings_or_exit()
-    from vtm.dialog.transactions import load_transactions
+    from vtm.dialog.transactions import transactions_of
 
-    definitions = load_transactions(settings.content_root / "transactions")
+    definitions = transactions_of(settings.content_root)
     path = export_domain(folder, definitions, PromptCatalog.load(settings.content_root), list(ACTIONS))
     typer.echo(f"wrote {path}")
 

@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 from vtm.banking.models import Arrival, AuthResult, CardStatus, PayeeCheck, TransferResult, TransferStatus
 from vtm.common.secret import Secret
 from vtm.compliance.context import AuthFactor, Consent
-from vtm.dialog.content import load_dialog_content
 from vtm.dialog.plugins import all_guards
 from vtm.dialog.session import Awaiting, Pending, Session, SessionOutcome
 from vtm.dialog.snapshot import SnapshotError, from_snapshot, pins_to_ask_again, to_snapshot
-from vtm.dialog.transactions import load_transactions, nlu_intents
+from vtm.dialog.transactions import transactions_of
 from vtm.flows.definition import TransactionDefinition
 from vtm.flows.machine import Flow
 
@@ -32,8 +31,7 @@ SHANGHAI = timezone(timedelta(hours=8))
 
 @functools.cache
 def _definitions() -> dict[str, TransactionDefinition]:
-    slot_types = load_dialog_content(ROOT / "dialogs" / "dialog.yaml").known_slot_types()
-    return load_transactions(ROOT / "transactions", slot_types, nlu_intents(ROOT / "dialogs" / "nlu"))
+    return transactions_of(ROOT)
 
 
 @pytest.fixture

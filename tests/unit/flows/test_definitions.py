@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vtm.dialog.content import load_dialog_content
 from vtm.dialog.plugins import all_guards
-from vtm.dialog.transactions import load_transactions, nlu_intents
+from vtm.dialog.transactions import transactions_of
 from vtm.flows.definition import DefinitionError
 from vtm.flows.diagrams import diagram_document
 from vtm.flows.machine import Flow, FlowError
@@ -18,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _load(folder: Path = ROOT / "transactions") -> dict:  # type: ignore[type-arg]
-    slot_types = load_dialog_content(ROOT / "dialogs" / "dialog.yaml").known_slot_types()
-    return load_transactions(folder, slot_types, nlu_intents(ROOT / "dialogs" / "nlu"))
+    return transactions_of(ROOT, folder)
 
 
 def test_every_shipped_transaction_loads_and_has_a_current_diagram() -> None:

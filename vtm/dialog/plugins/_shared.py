@@ -16,8 +16,9 @@ from vtm.banking.errors import CoreBankingError, NotFound, OutcomeUnknown, Unava
 
 if TYPE_CHECKING:
     from vtm.dialog.context import TurnContext
+    from vtm.flows.machine import Flow
 
-__all__ = ["core_failure", "journalled"]
+__all__ = ["card_slot_or_inserted", "core_failure", "journalled"]
 
 T = TypeVar("T")
 
@@ -50,3 +51,8 @@ def core_failure(ctx: TurnContext, exc: CoreBankingError,
     table = {**(prompts or {}), **_GENERAL_FAILURES}
     ctx.say(next((key for cls, key in table.items() if isinstance(exc, cls)), "error.generic"))
     return "fail"
+
+
+def card_slot_or_inserted(ctx: TurnContext, flow: Flow) -> str | None:
+    """The card a transaction names in its ``card_number`` slot, else the one in the reader."""
+    return flow.slots.get("card_number") or ctx.session.card_number

@@ -16,7 +16,7 @@ from vtm.compliance.verdict import Permit
 from vtm.devices import RetainReason
 from vtm.dialog.actions import PrintReceipt, RetainCard
 from vtm.dialog.plugins import TransactionPlugin
-from vtm.dialog.plugins._shared import core_failure, journalled
+from vtm.dialog.plugins._shared import card_slot_or_inserted, core_failure, journalled
 from vtm.dialog.problems import Problem
 from vtm.dialog.speakable import say_date, say_datetime
 from vtm.flows.machine import Flow
@@ -133,10 +133,6 @@ def _identity_known(ctx: TurnContext, flow: Flow) -> None:
             ctx.say(problem.key(ctx.services.prompts), **problem.values)
 
 
-def _card(ctx: TurnContext, flow: Flow) -> str | None:
-    return flow.slots.get("card_number") or ctx.session.card_number
-
-
 def _gate_slots(ctx: TurnContext, flow: Flow) -> dict[str, Any]:
     kind = flow.slots.get("loss_kind")
     return dict(from_account=ctx.own_account(), loss_kind=LossKind(kind) if kind else None)
@@ -156,7 +152,7 @@ PLUGIN = TransactionPlugin(
     name="card_loss",
     operations={"report_loss": report_loss, "order_replacement": order_replacement},
     guards={"replacement_possible": _replacement_possible},
-    card=_card, gate_slots=_gate_slots, read_back=_read_back,
+    card=card_slot_or_inserted, gate_slots=_gate_slots, read_back=_read_back,
     ask_values=lambda ctx, _flow: {"days": _days(ctx)},
     resolve=_resolve, identity_known=_identity_known,
 )

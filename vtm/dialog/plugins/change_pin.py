@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from vtm.banking.errors import AuthenticationFailed, CardBlocked, CoreBankingError, WeakPin
 from vtm.banking.pin_rules import new_pin_weaknesses, pin_format_ok
 from vtm.common.secret import Secret
-from vtm.compliance.context import AuthFactor
 from vtm.compliance.verdict import Permit
 from vtm.dialog.plugins import TransactionPlugin
-from vtm.dialog.plugins._shared import core_failure, journalled
+from vtm.dialog.plugins._shared import card_slot_or_inserted, core_failure, journalled
+from vtm.dialog.verification import pin_accepted, say_card_blocked
 from vtm.flows.definition import Trigger
 from vtm.flows.machine import Flow
 
@@ -51,18 +51,13 @@ def verify_current_pin(ctx: TurnContext, flow: Flow, _: Permit | None) -> str:
         return Trigger.REJECT
     except CardBlocked as exc:
         _forget(flow, _ALL)
-        ctx.say("auth.pin_locked" if "pin" in str(exc.context.get("reason", "")) else "auth.card_blocked",
-                status=str(exc.context.get("status", exc.message)))
+        say_card_blocked(ctx, exc)
         return Trigger.FAIL
     except CoreBankingError as exc:
         _forget(flow, _ALL)
         return core_failure(ctx, exc)
-    session = ctx.session
-    session.factors.add(AuthFactor.PIN)
-    session.customer, session.customer_id, session.customer_name = auth, auth.customer_id, auth.customer_name
-    session.elderly = session.elderly or auth.elderly
     flow.facts["birth_date"] = auth.birth_date
-    ctx.say("auth.pin_ok")
+    pin_accepted(ctx, auth)
     return Trigger.PROCEED
 
 
@@ -98,12 +93,8 @@ def _gate_slots(_ctx: TurnContext, flow: Flow) -> dict[str, Any]:
     return dict(new_pin_weakness=weakness, new_pin_matches=matches)
 
 
-def _card(ctx: TurnContext, flow: Flow) -> str | None:
-    return flow.slots.get("card_number") or ctx.session.card_number
-
-
 PLUGIN = TransactionPlugin(
     name="change_pin",
     operations={"verify_current_pin": verify_current_pin, "change_pin": change_pin},
-    card=_card, gate_slots=_gate_slots,
+    card=card_slot_or_inserted, gate_slots=_gate_slots,
 )

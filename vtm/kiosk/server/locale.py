@@ -17,6 +17,7 @@ from typing import Final
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vtm.common.validation import problems
 from vtm.kiosk.server.protocol import Choice, Lang
 
 __all__ = ["LOCALES_DIR", "ScreenLocale", "ScreenLocaleError", "load_screen_locale"]
@@ -72,8 +73,7 @@ def _read(path: Path) -> _LocaleFile:
     except (OSError, yaml.YAMLError) as exc:
         raise ScreenLocaleError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
-        raise ScreenLocaleError(f"{path}: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise ScreenLocaleError(f"{path}: " + "; ".join(problems(exc))) from exc
 
 
 def load_screen_locale(folder: Path = LOCALES_DIR) -> ScreenLocale:
