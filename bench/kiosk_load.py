@@ -76,6 +76,7 @@ class Customer:
 @dataclass
 class Stats:
     latencies_ms: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)  # the same, per step of the script
     errors: Counter[str] = field(default_factory=Counter)
     reconnects: int = 0
     unanswered: int = 0  # sent, but the connection went before the screen came back
@@ -155,7 +156,8 @@ class KioskClient:
         self.stats, self.think_s, self.rng = stats, think_s, rng
         self.ws: ClientConnection | None = None
 
-    async def run(self, sessions: int) -> None:
+    async def run(self, sessions: int, arrive_s: float) -> None:
+        await asyncio.sleep(self.rng.uniform(0, arrive_s))  # customers do not all walk up in the same second
         await self._connect()
         for _ in range(sessions):
             await self._session()
@@ -206,7 +208,9 @@ class KioskClient:
                 self.stats.resent += 1
                 continue
             if message["type"] != "reset":
-                self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                self.stats.latencies_ms.append(elapsed_ms)
+                self.stats.by_step.setdefault(_step_name(message), []).append(elapsed_ms)
             errors = [m for m in screen if m["type"] == "error"]
             if errors:
                 self.stats.errors[f"error {errors[0]['code']}"] += 1
@@ -237,6 +241,11 @@ class KioskClient:
                 self.next += 1
                 await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
         raise RuntimeError(f"{self.kiosk_id}: no replica answers")
+
+
+def _step_name(message: Message) -> str:
+    detail = message.get("button") or message.get("command", "").split(" ")[0] or message.get("text", "")
+    return f"{message['type']} {re.sub(r'[0-9]+', 'N', re.sub(r' to .*', ' to <payee>', detail))}".strip()
 
 
 def _last(screen: list[Message], kind: str) -> Message | None:
@@ -325,12 +334,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def drive(servers: list[Server], kiosks: list[str], people: list[Customer], sessions: int, think_s: float,
-                kill_after: float | None) -> tuple[Stats, float]:
+                arrive_s: float, kill_after: float | None) -> tuple[Stats, float]:
     stats, rng = Stats(), random.Random(7)
     clients = [KioskClient(kiosk, servers, i, people[i % len(people)], stats, think_s, random.Random(rng.random()))
                for i, kiosk in enumerate(kiosks)]
     started = time.perf_counter()
-    tasks = [asyncio.create_task(c.run(sessions)) for c in clients]
+    tasks = [asyncio.create_task(c.run(sessions, arrive_s)) for c in clients]
     if kill_after is not None:
         await asyncio.sleep(kill_after)
         servers[0].process.send_signal(signal.SIGKILL)  # no shutdown, no flush: as a power cut of that replica
@@ -360,9 +369,12 @@ def run(backend: str, n: int, args: argparse.Namespace, base_url: str | None) ->
         try:
             for replica in range(args.replicas if backend == "postgres" else 1):
                 # One after the other: the first creates the records tables, the second finds them.
-                servers.append(start_server(env, kiosks, data_dir / f"serve-{replica}.log",
-                                            ("--memory-sessions",) if args.memory_sessions else ()))
-            stats, elapsed = asyncio.run(drive(servers, kiosks, people, args.sessions, args.think, args.kill_after))
+                extra = ("--parallel-turns", str(args.parallel_turns),
+                         *(("--memory-sessions",) if args.memory_sessions else ()))
+                servers.append(start_server(env, kiosks, data_dir / f"serve-{replica}.log", extra))
+            stats, elapsed = asyncio.run(drive(servers, kiosks, people, args.sessions, args.think,
+                                         args.think * (TURN_STEPS + 1) if args.arrive is None else args.arrive,
+                                         args.kill_after))
             load = os.getloadavg()[0]  # the machine's 1-minute load at the end: other work skews the figures
         finally:
             for server in servers:
@@ -374,10 +386,13 @@ def run(backend: str, n: int, args: argparse.Namespace, base_url: str | None) ->
     lat = stats.latencies_ms
     return {
         "backend": backend + (" (sessions in memory)" if args.memory_sessions else ""), "replicas": len(servers),
-        "kiosks": n, "killed": args.kill_after is not None,
+        "kiosks": n, "think_s": args.think, "arrive_s": args.arrive,
+        "parallel_turns": args.parallel_turns, "killed": args.kill_after is not None,
         "turns": len(lat), "seconds": round(elapsed, 1), "turns_per_s": round(len(lat) / elapsed, 1),
         "p50_ms": round(_pct(lat, 0.5)), "p95_ms": round(_pct(lat, 0.95)), "max_ms": round(max(lat, default=0)),
-        "mean_ms": round(statistics.fmean(lat)) if lat else None, "load_1min": round(load, 1),
+        "mean_ms": round(statistics.fmean(lat)) if lat else None,
+        "p95_ms_by_step": {step: round(_pct(values, 0.95)) for step, values in stats.by_step.items()},
+        "load_1min": round(load, 1),
         "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors), "completed": stats.completed,
         "reconnects": stats.reconnects, "unanswered": stats.unanswered, "resent": stats.resent,
         "not_resent": stats.not_resent,
@@ -391,10 +406,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kiosks", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--sessions", type=int, default=2, help="customers per kiosk")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a customer's messages (±50 %%)")
+    parser.add_argument("--arrive", type=float, default=None,
+                        help="kiosks start at random moments within this many seconds (default: one session's "
+                             "length, think x steps; 0: all at once, a thundering herd)")
     parser.add_argument("--replicas", type=int, default=2, help="PostgreSQL: vtm serve processes")
     parser.add_argument("--kill-after", type=float, default=None, help="PostgreSQL: SIGKILL the first replica then")
     parser.add_argument("--memory-sessions", action="store_true",
                         help="sessions in memory only (one process): what saving them costs, by difference")
+    parser.add_argument("--parallel-turns", type=int, default=1, help="`vtm serve --parallel-turns`: turns at once")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     base_url = os.environ.get("VTM_TEST_POSTGRES_URL")

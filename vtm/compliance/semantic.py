@@ -33,9 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vtm.common.canonical import sha256_hex
+from vtm.common.memo import Memo
 from vtm.compliance.exemplars import Exemplar, ExemplarSet
 
 __all__ = ["PREPARATION_VERSION", "SemanticIndex", "SemanticMatch", "TextEmbedder", "prepare_text"]
@@ -121,8 +120,7 @@ class SemanticIndex:
         n_fraud = len(exemplars.fraud)
         self._fraud = centred[:n_fraud]
         self._benign = centred[n_fraud:]
-        self._memo: OrderedDict[str, Matrix] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memo: Memo[str, Matrix] = Memo(_MEMO)
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
         rows = [self.embedder.embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
@@ -153,17 +151,15 @@ class SemanticIndex:
         return matrix
 
     def _utterance_vectors(self, texts: Sequence[str]) -> Matrix:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        if missing:
-            fresh = _normalise(self._embed(missing) - self._centre)
-            with self._lock:
-                for text, row in zip(missing, fresh, strict=True):
-                    self._memo[text] = row
-                while len(self._memo) > _MEMO:
-                    self._memo.popitem(last=False)
-        with self._lock:
-            return np.stack([self._memo[t] for t in texts])
+        known: dict[str, Matrix] = {}
+        for text in dict.fromkeys(texts):
+            row = self._memo.get(text)
+            if row is None:
+                # One at a time: a text the intent model just read reuses its lower layers (vtm.nlu.model.encoder).
+                row = _normalise(self._embed([text]) - self._centre)[0]
+                self._memo.put(text, row)
+            known[text] = row
+        return np.stack([known[t] for t in texts])
 
     def match(self, utterances: Sequence[str], neighbours: int) -> list[SemanticMatch]:
         """One :class:`SemanticMatch` per non-empty utterance, in order."""

@@ -49,11 +49,30 @@ def how_to(ctx: TurnContext, said: Utterance) -> bool:
 
 def start_transaction(ctx: TurnContext, said: Utterance) -> bool:
     wanted = ctx.services.transaction_for_intent(said.nlu.intent)
+    if wanted is None and said.nlu.intent == DialogAct.INFORM and ctx.session.flow is None \
+            and ctx.session.pending is None:
+        # "转给李娜" with nothing asked: the answer is the request. Not for the transaction just
+        # done: a value it already had is a remark about it (follow_up handles a new one).
+        wanted = _only_taker(ctx, said)
+        if wanted is not None and ctx.session.transactions_done[-1:] == [wanted]:
+            wanted = None
     flow = ctx.session.flow
     if wanted is None or (flow is not None and (flow.name == wanted or answers_open_question(ctx, flow, said))):
         return False
     start_flow(ctx, wanted, said.nlu)
     return True
+
+
+def _only_taker(ctx: TurnContext, said: Utterance) -> str | None:
+    """The one transaction whose slots take every value the words carry, if exactly one does."""
+    carried = {entity.name for entity in said.nlu.slots if entity.valid}
+    if not carried:
+        return None
+    takers = [
+        name for name, definition in ctx.services.definitions.items()
+        if carried <= {entity for spec in definition.slots for entity in ctx.services.slot_types.get(spec.type, ())}
+    ]
+    return takers[0] if len(takers) == 1 else None
 
 
 def idle(ctx: TurnContext, said: Utterance) -> bool:

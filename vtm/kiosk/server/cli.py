@@ -49,6 +49,10 @@ def serve(
     memory_sessions: Annotated[bool, typer.Option(
         "--memory-sessions", help="Keep sessions in this process only (tests): a restart ends them",
     )] = False,
+    parallel_turns: Annotated[int, typer.Option(
+        "--parallel-turns", min=1, max=16,
+        help="Kiosks whose turns run at once in this process (threads); 1 on SQLite (one writer), more on PostgreSQL",
+    )] = 1,
 ) -> None:
     """The kiosk screen: page at /kiosk, WebSocket at /ws/{kiosk_id}, health at /healthz."""
     import uvicorn
@@ -83,7 +87,7 @@ def serve(
                       for c in cards)
         err.print(f"demo bank ready: {len(cards)} demo cards (PINs in docs/demo-cards.md)")
     options = ServiceOptions(kiosk_ids=kiosk_ids, simulate_devices=simulate_devices, reset_after_s=reset_after,
-                             demo_cards=hints)
+                             demo_cards=hints, max_parallel_turns=parallel_turns)
     kit = None
     if voice:
         from vtm.kiosk.server.voice import VoiceKit
@@ -107,7 +111,10 @@ def serve(
     err.print(f"kiosk screen on http://{host}:{port}/kiosk" + (" (developer mode: simulated devices)"
                                                               if simulate_devices else ""))
     uvicorn.Server(uvicorn.Config(create_app(service), host=host, port=port, log_level="info",
-                                  proxy_headers=False, ws_max_size=64 * 1024)).run()
+                                  proxy_headers=False, ws_max_size=64 * 1024,
+                                  # Small JSON screens and PCM audio on a LAN: compressing each frame
+                                  # cost the event loop more than it saved (docs/benchmarks.md).
+                                  ws_per_message_deflate=False)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -136,6 +136,7 @@ class KioskService:
             services, self.locale, devices or self._simulated_devices, voice, options.reset_after_s))
         self._kiosks = {kiosk_id: _Kiosk() for kiosk_id in options.kiosk_ids}
         self._limiter = anyio.CapacityLimiter(options.max_parallel_turns)
+        self._early = anyio.CapacityLimiter(2)  # the early intent model, beside the turns (2 cores)
         self.ready = False
 
     # Lifecycle -------------------------------------------------------------------------------
@@ -179,8 +180,23 @@ class KioskService:
         """Act on one client message; returns the messages for every screen of the kiosk
         (an :class:`ErrorMessage` is meant for the sender only)."""
         kiosk = self._kiosk(kiosk_id)
+        if isinstance(message, Say):
+            await self._understand_early(kiosk_id, message.text)
         async with kiosk.lock:
             return await self._run(partial(self._handle, kiosk_id, kiosk, message))
+
+    async def _understand_early(self, kiosk_id: str, text: str) -> None:
+        """Run the intent model on typed words before the kiosk's turn comes, outside the turn
+        limiter: the model is the largest share of a turn, runs without Python's lock, and
+        remembers its answer (vtm.nlu.model.classifier), so the turn itself finds it ready while
+        other kiosks' turns use the database. Nothing else happens early; a failure here is the
+        turn's to meet and report."""
+        session = self.sessions.peek(kiosk_id)
+        lang = session.dm.session.lang if session is not None else self._kiosk(kiosk_id).lang
+        try:
+            await anyio.to_thread.run_sync(partial(self.services.nlu.parse, text, lang), limiter=self._early)
+        except Exception:  # only a head start: the turn parses again and handles what fails
+            _log.debug("event=understand_early_failed kiosk=%s", kiosk_id, exc_info=True)
 
     async def hear(self, kiosk_id: str, pcm16: bytes) -> list[ServerMessage]:
         """A chunk of the page's microphone; a finished utterance is a dialog turn (ASR, dialog, TTS)."""

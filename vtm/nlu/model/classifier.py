@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from vtm.common.memo import Memo
 from vtm.nlu.data import Example
 from vtm.nlu.encoder_files import e5_dir
 from vtm.nlu.model.artifacts import ArtifactMeta, artifact_dir, cache_key, load_artifact, save_artifact
@@ -27,6 +28,8 @@ from vtm.nlu.model.train import OUT_OF_SCOPE, ModelInput, Progress, train_intent
 from vtm.nlu.normalize import normalize
 
 __all__ = ["IntentClassifier", "IntentPrediction", "model_inputs"]
+
+_REMEMBERED = 4096  # predictions kept per loaded model (a few hundred kB)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class IntentClassifier:
         self.head = head.eval()
         self.meta = meta
         self.bank = bank
+        # The kiosk asks again for what it already understood: the turn it took early, while the
+        # kiosk's previous turn ran (vtm.kiosk.server), and the same short answers all day long.
+        self._memo: Memo[str, IntentPrediction] = Memo(_REMEMBERED)
 
     @classmethod
     def obtain(
@@ -116,4 +122,5 @@ class IntentClassifier:
         return out
 
     def predict(self, text: str) -> IntentPrediction:
-        return self.predict_many([text])[0]
+        """One already-normalised text; the last few thousand answers are remembered."""
+        return self._memo.get_or_compute(text, lambda: self.predict_many([text])[0])

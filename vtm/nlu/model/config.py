@@ -39,6 +39,13 @@ class TrainConfig(BaseModel):
         "examples that the model classified correctly may fall below it; within that bound the threshold "
         "with the best mean of held-out in-scope accuracy and out-of-scope recall is kept",
     )
+    threshold_plateau: float = Field(
+        default=0.005,
+        ge=0,
+        lt=0.5,
+        description="held-out balanced scores within this much of the best count as equal when the "
+        "out-of-scope threshold is chosen; the median of those thresholds is kept",
+    )
     int8_frozen_layers: bool = Field(
         default=False,
         description="run the frozen e5 layers in dynamic int8 (training and inference alike): about 2x "

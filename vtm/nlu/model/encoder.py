@@ -6,6 +6,11 @@ that is what :meth:`E5Encoder.embed` does. The encoder can be split at a layer: 
 runs once per training example (its output is cached) and the top layers are fine-tuned with
 the intent head, which keeps training to minutes on one CPU thread.
 
+At the kiosk the same utterance is encoded twice: by the intent model (frozen layers, then its
+fine-tuned copies of the top layers) and by the fraud check or the knowledge base (all of e5's own
+layers). For a single text the frozen part is remembered (:class:`~vtm.common.memo.Memo`, keyed by
+the token ids), so the second encoding runs only the layers above it.
+
 Usage::
 
     encoder = E5Encoder.load(e5_dir(settings.models_path))
@@ -24,10 +29,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from vtm.common.memo import Memo
+
 __all__ = ["QUERY_PREFIX", "E5Encoder", "EncoderMissing", "Tokenized", "mean_pool"]
 
 QUERY_PREFIX = "query: "
 _MAX_TOKENS = 64  # kiosk utterances are short; longer ASR output is cut, not the model's 512
+_SHARED_TEXTS = 256  # single utterances whose frozen-layer states are remembered
 
 
 class EncoderMissing(RuntimeError):
@@ -54,6 +62,8 @@ class E5Encoder:
         # transformers' BertModel: typed as Any because its attributes (config, encoder.layer) are dynamic
         self.model: Any = model.eval()
         self.quantized_below: int | None = None
+        self._below: Memo[tuple[int, tuple[int, ...]], torch.Tensor] = Memo(_SHARED_TEXTS)
+        self._shared_split: int | None = None  # the split single texts were last encoded to
         for parameter in self.model.parameters():
             parameter.requires_grad_(False)
 
@@ -119,9 +129,18 @@ class E5Encoder:
         return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
     def hidden_below(self, tokens: Tokenized, split: int) -> torch.Tensor:
-        """Hidden states after the first ``split`` layers (``split == 0``: the embeddings)."""
-        bert = self.model
-        hidden: torch.Tensor = bert.embeddings(input_ids=tokens.input_ids)
+        """Hidden states after the first ``split`` layers (``split == 0``: the embeddings).
+
+        For one text (inference) the result is remembered for :meth:`embed` and later calls.
+        """
+        if tokens.input_ids.shape[0] != 1 or torch.is_grad_enabled():
+            return self._run_below(tokens, split)
+        self._shared_split = split
+        key = (split, tuple(tokens.input_ids[0].tolist()))
+        return self._below.get_or_compute(key, lambda: self._run_below(tokens, split))
+
+    def _run_below(self, tokens: Tokenized, split: int) -> torch.Tensor:
+        hidden: torch.Tensor = self.model.embeddings(input_ids=tokens.input_ids)
         return self.run_layers(hidden, tokens.attention_mask, range(split))
 
     def run_layers(
@@ -143,6 +162,12 @@ class E5Encoder:
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         """L2-normalised e5 sentence embeddings ``[len(texts), hidden]``."""
         tokens = self.tokenize(texts)
-        out = self.model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask)
-        pooled = mean_pool(out.last_hidden_state, tokens.attention_mask)
+        split = self._shared_split
+        if len(texts) == 1 and split is not None and self.quantized_below is None:
+            # e5's own layers from where the intent model's frozen (shared, float) layers stopped
+            below = self.hidden_below(tokens, split)
+            last = self.run_layers(below, tokens.attention_mask, range(split, self.num_layers))
+        else:
+            last = self.model(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
+        pooled = mean_pool(last, tokens.attention_mask)
         return nn.functional.normalize(pooled, dim=-1)

@@ -247,28 +247,32 @@ def _temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def _threshold(
     probs: torch.Tensor, labels: torch.Tensor, oos: int, config: TrainConfig
 ) -> tuple[float, torch.Tensor]:
-    """The out-of-scope threshold with the best balanced held-out score, at most the bound; and the decisions.
+    """The out-of-scope threshold in the middle of the best balanced held-out scores, at most the bound.
 
     The score is the mean of in-scope accuracy and out-of-scope recall: out-of-scope lines are
     about a tenth of the held-out part, so plain accuracy would all but ignore them, while the
     kiosk is judged on both. Candidates are the held-out confidences themselves (and 0). The
     bound is the ``in_scope_rejection`` quantile of the confidence of correctly classified
     in-scope lines: a threshold above it would turn away more in-scope customers than the
-    configuration allows. Among equally good candidates the highest is kept.
+    configuration allows. The held-out part is small, so the score curve is a plateau with
+    spikes of one or two lines: every candidate within ``threshold_plateau`` of the best score
+    is equally good, and the median of them is kept (the highest, kept before, moved by 0.06
+    between two trainings on nearly the same data).
     """
     confidence, predicted = probs.max(dim=-1)
     good = (predicted == labels) & (labels != oos)
     bound = float(torch.quantile(confidence[good], config.in_scope_rejection)) if good.any() else 0.0
     is_oos = labels == oos
-    best_threshold, best_score = 0.0, -1.0
+    scored: list[tuple[float, float]] = []
     for candidate in sorted({0.0, *(c for c in confidence.tolist() if c <= bound)}):
         final = torch.where(confidence >= candidate, predicted, torch.full_like(predicted, oos))
         right = final == labels
         in_scope = float(right[~is_oos].float().mean()) if (~is_oos).any() else 1.0
         recall = float(right[is_oos].float().mean()) if is_oos.any() else 1.0
-        score = (in_scope + recall) / 2
-        if score >= best_score:
-            best_threshold, best_score = candidate, score
+        scored.append((candidate, (in_scope + recall) / 2))
+    best_score = max(score for _, score in scored)
+    plateau = [candidate for candidate, score in scored if score >= best_score - config.threshold_plateau]
+    best_threshold = plateau[(len(plateau) - 1) // 2]
     final = torch.where(confidence >= best_threshold, predicted, torch.full_like(predicted, oos))
     return best_threshold, final
 
