@@ -121,6 +121,32 @@ def test_a_pin_typed_on_the_pin_pad_never_comes_back_to_the_screen(client: TestC
     assert "balance" in " ".join(m["text"] for m in answered if m["type"] == "reply")
 
 
+def test_a_spoken_pin_never_reaches_the_intent_model_and_other_words_are_read_once(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service reads typed words before the kiosk's turn (vtm.kiosk.server.service): never
+    anything that could be a PIN, and the turn then finds the model's answer remembered."""
+    john = engine.cards["John Smith"]
+    nlu = engine.services.nlu
+    classifier = nlu.classifier  # type: ignore[attr-defined]  # the real NluParser of bootstrap
+    read: list[str] = []
+    original = classifier.predict_many
+
+    def spy(texts: list[str]) -> Any:
+        read.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(classifier, "predict_many", spy)
+    with _client(engine) as client, client.websocket_connect("/ws/K2") as ws:
+        ws.receive_text()
+        _turn(ws, {"type": "start", "lang": "en"})
+        _turn(ws, {"type": "device", "command": f"insert_card {john.card_number}"})
+        sentence = "could you show me how much money is on this card please"
+        _turn(ws, {"type": "say", "text": sentence})
+        _turn(ws, {"type": "say", "text": f"my pin is {john.pin}"})
+    assert not any(john.pin in text for text in read)
+    assert sum(sentence in text for text in read) == 1  # early, then remembered for the turn
+
+
 def test_two_kiosks_keep_their_own_sessions_and_a_reconnect_gets_the_same_one(client: TestClient) -> None:
     with client.websocket_connect("/ws/K1") as one, client.websocket_connect("/ws/K2") as two:
         one.receive_text()  # hello (idle)

@@ -12,11 +12,17 @@ from vtm.dialog.session import Awaiting
 from vtm.dialog.verification import offer_face
 from vtm.flows.definition import StateKind
 
-__all__ = ["face_instead", "pin_guard", "remember_words", "slow_down"]
+__all__ = ["could_hold_pin", "face_instead", "pin_guard", "remember_words", "slow_down"]
 
 _PIN_DIGITS = 4  # this many digits spoken while a PIN is wanted are taken for a PIN
 _DIGIT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]"  # digits as typed, or spoken in either language
                     r"|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
+
+
+def could_hold_pin(text: str) -> bool:
+    """Enough digits (typed or spoken) to be a PIN: such words reach the intent model only after
+    :func:`pin_guard` has seen that no PIN is wanted (the kiosk service reads nothing like it early)."""
+    return len(_DIGIT.findall(text)) >= _PIN_DIGITS
 
 
 def pin_guard(ctx: TurnContext, said: Utterance) -> bool:
@@ -24,7 +30,7 @@ def pin_guard(ctx: TurnContext, said: Utterance) -> bool:
     session = ctx.session
     waiting = session.pending is not None and session.pending.awaiting in (Awaiting.PIN, Awaiting.PIN_AGAIN)
     slot = open_pin_slot(ctx)
-    if not (waiting or slot is not None) or len(_DIGIT.findall(said.text)) < _PIN_DIGITS:
+    if not (waiting or slot is not None) or not could_hold_pin(said.text):
         return False
     ctx.record.user = "******"
     if slot is not None:

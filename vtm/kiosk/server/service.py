@@ -41,6 +41,7 @@ from vtm.devices import (
     parse_device_command,
 )
 from vtm.dialog.manager import DialogManager
+from vtm.dialog.policies.guards import could_hold_pin
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices
 from vtm.kiosk.server.claims import Claim, LiveSessions
@@ -180,7 +181,7 @@ class KioskService:
         """Act on one client message; returns the messages for every screen of the kiosk
         (an :class:`ErrorMessage` is meant for the sender only)."""
         kiosk = self._kiosk(kiosk_id)
-        if isinstance(message, Say):
+        if isinstance(message, Say) and not could_hold_pin(message.text):
             await self._understand_early(kiosk_id, message.text)
         async with kiosk.lock:
             return await self._run(partial(self._handle, kiosk_id, kiosk, message))
@@ -189,8 +190,9 @@ class KioskService:
         """Run the intent model on typed words before the kiosk's turn comes, outside the turn
         limiter: the model is the largest share of a turn, runs without Python's lock, and
         remembers its answer (vtm.nlu.model.classifier), so the turn itself finds it ready while
-        other kiosks' turns use the database. Nothing else happens early; a failure here is the
-        turn's to meet and report."""
+        other kiosks' turns use the database. Words that could hold a PIN are never read early (the
+        turn's PIN guard decides whether the model may see them). Nothing else happens early; a
+        failure here is the turn's to meet and report."""
         session = self.sessions.peek(kiosk_id)
         lang = session.dm.session.lang if session is not None else self._kiosk(kiosk_id).lang
         try:
