@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from vtm.banking.models import Channel
 from vtm.config import Settings
 from vtm.devices import parse_device_command
 from vtm.dialog.actions import PrintReceipt, RetainCard
@@ -279,3 +280,47 @@ def test_a_pin_changed_through_the_dialog_is_the_pin_the_core_checks(kiosk: Kios
     assert core.authenticate_card(CARD, "604172").card_number == CARD
     with pytest.raises(AuthenticationFailed):
         core.authenticate_card(CARD, PIN)
+
+
+def test_a_transfer_turn_played_again_from_the_saved_session_gets_the_same_transfer(kiosk: Kiosk) -> None:
+    """A replica dies after the core posted but before the session was saved: the next one plays the
+    customer's last turn again from the saved session. The transfer counts once against the daily
+    limit (30,000 + 30,000 would pass 50,000) and the customer hears it done, with one posting."""
+    import dataclasses
+    import json
+
+    from vtm.dialog.plugins import all_guards
+    from vtm.dialog.snapshot import from_snapshot, to_snapshot
+
+    PARSER.intents["转给李娜三万"] = ("transfer_money", 0.97)
+    kiosk.device(f"insert_card {CARD}")
+    kiosk.say("转给李娜三万")
+    kiosk.device(f"pin {PIN}")
+    kiosk.say("普通到账")
+    kiosk.say("知道了")
+    saved = json.loads(json.dumps(to_snapshot(kiosk.dm.session)))
+    last = "对"
+    first = kiosk.say(last)
+    while not any(k.startswith("transfer.done") for k in kiosk.keys(first)) and kiosk.dm.session.pending is not None:
+        saved = json.loads(json.dumps(to_snapshot(kiosk.dm.session)))  # the step before the posting one
+        last = f"pin {PIN}"
+        first = kiosk.device(last)
+    assert any(k.startswith("transfer.done") for k in kiosk.keys(first))
+    other_replica = dataclasses.replace(kiosk.services, recorder=None)  # its records are another test's subject
+    again = DialogManager(other_replica, from_snapshot(saved, kiosk.services.definitions, all_guards()), today=TODAY)
+    if last.startswith("pin"):
+        command = parse_device_command(last)
+        kiosk.services.devices.apply(command)  # type: ignore[attr-defined]  # the simulated PIN pad
+        replayed = again.handle_device(command)
+    else:
+        replayed = again.handle_text(last)
+    replayed_keys = [r.key for r in replayed.replies]
+    assert any(k.startswith("transfer.done") for k in replayed_keys), replayed_keys
+    done = [op for op in first.operations if op["operation"] == "transfer"]
+    redone = [op for op in replayed.operations if op["operation"] == "transfer"]
+    assert done
+    assert redone
+    assert done[0]["key"] == redone[0]["key"]
+    customer = kiosk.dm.session.customer_id
+    assert customer is not None
+    assert kiosk.services.core.daily_usage(customer, Channel.KIOSK, TODAY).transfer_count == 1

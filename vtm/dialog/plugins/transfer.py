@@ -78,9 +78,16 @@ def validate_payee(ctx: TurnContext, flow: Flow, _: Permit | None) -> str:
     return "proceed"
 
 
+def _transfer_key(ctx: TurnContext, flow: Flow) -> str:
+    """The idempotency key of this flow's transfer, fixed at its first checkpoint and kept in the flow
+    (and so in the saved session), so that a turn played again after a crash asks for the same one."""
+    key: str = flow.facts.setdefault("transfer_key", ctx.session.next_key("transfer"))
+    return key
+
+
 def transfer(ctx: TurnContext, flow: Flow, permit: Permit | None) -> str:
     s, check = flow.slots, flow.facts["payee_check"]
-    key = flow.facts.setdefault("transfer_key", ctx.session.next_key("transfer"))
+    key = _transfer_key(ctx, flow)
     request = TransferRequest(
         idempotency_key=key, from_account=ctx.own_account_required(), to_account=str(s["account_number"]),
         payee_name=str(s["payee_name"]), payee_bank=check.bank, amount=Decimal(s["amount"]),
@@ -176,13 +183,21 @@ def _gate_slots(ctx: TurnContext, flow: Flow) -> dict[str, Any]:
     )
 
 
-def _core_facts(ctx: TurnContext, _flow: Flow) -> dict[str, Any]:
+def _core_facts(ctx: TurnContext, flow: Flow) -> dict[str, Any]:
+    """What the core says about the customer's day, without this flow's own transfer: when a turn is
+    played again after a crash (another replica, a restart), the core may already hold it under the
+    flow's key, and it must not count against itself (the core returns it again, never twice)."""
     customer = ctx.session.customer_id
     if customer is None:
         return {}
     now = ctx.now()
     usage = ctx.core.daily_usage(customer, Channel.KIOSK, now.date())
-    facts: dict[str, Any] = dict(daily_transferred=usage.transferred, daily_transfer_count=usage.transfer_count)
+    own = ctx.core.transfer_status(_transfer_key(ctx, flow))
+    if own is not None and own.status not in (TransferStatus.POSTED, TransferStatus.DELAYED):
+        own = None  # rejected or revoked: it moved nothing and counts for nothing
+    facts: dict[str, Any] = dict(
+        daily_transferred=usage.transferred - (own.amount if own is not None else 0),
+        daily_transfer_count=usage.transfer_count - (1 if own is not None else 0))
     account = ctx.own_account()
     if account:
         since = now - timedelta(hours=24)
@@ -190,7 +205,8 @@ def _core_facts(ctx: TurnContext, _flow: Flow) -> dict[str, Any]:
         facts.update(recent_transfers=tuple(
             RecentTransfer(at=p.booked_at, amount=-p.amount, to_account=None)
             for p in postings if p.amount < 0 and p.booked_at >= since and "transfer" in p.description.lower()
-        ), balance=ctx.core.balance(account).available)
+            and (own is None or p.reference != own.reference)
+        ), balance=ctx.core.balance(account).available + (own.amount if own is not None else 0))
     return facts
 
 
