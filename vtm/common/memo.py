@@ -53,6 +53,10 @@ class Memo(Generic[K, V]):
         self.put(key, value)
         return value
 
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._values)

@@ -121,6 +121,11 @@ class IntentClassifier:
             out.append(IntentPrediction(best, float(confidence), ranking))
         return out
 
+    def forget(self) -> None:
+        """Drop the remembered answers (benchmarks time the model, not the memo)."""
+        self._memo.clear()
+        self.encoder.forget()
+
     def predict(self, text: str) -> IntentPrediction:
         """One already-normalised text; the last few thousand answers are remembered."""
         return self._memo.get_or_compute(text, lambda: self.predict_many([text])[0])

@@ -106,6 +106,10 @@ class E5Encoder:
                 )
         self.quantized_below = split
 
+    def forget(self) -> None:
+        """Drop the remembered lower-layer states."""
+        self._below.clear()
+
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.hidden_size)
