@@ -147,6 +147,35 @@ def test_a_spoken_pin_never_reaches_the_intent_model_and_other_words_are_read_on
     assert sum(sentence in text for text in read) == 1  # early, then remembered for the turn
 
 
+def test_a_screen_left_silent_in_a_session_is_reminded_then_offered_a_person(engine: Engine) -> None:
+    """Nobody answers at the screen (the customer walked away): the dialog's silence repair speaks up
+    after ``screen_silence_seconds``, twice, then offers a person."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    quick = dataclasses.replace(engine.services, screen_silence_s=0.3)
+    service = KioskService(quick, ServiceOptions(kiosk_ids=("K1",), simulate_devices=True))
+    john = engine.cards["John Smith"]
+    with TestClient(create_app(service)) as client, client.websocket_connect("/ws/K1") as ws, \
+            ThreadPoolExecutor(max_workers=1) as reader:
+
+        def next_reply_keys() -> list[str]:
+            keys: list[str] = []
+            while not any(k.startswith("repair.silence") for k in keys):
+                message = json.loads(reader.submit(ws.receive_text).result(timeout=20))
+                keys += [message["key"]] if message["type"] == "reply" else []
+            return keys
+
+        assert json.loads(ws.receive_text())["session_id"] is None
+        _turn(ws, {"type": "start", "lang": "en"})
+        _turn(ws, {"type": "device", "command": f"insert_card {john.card_number}"})
+        _turn(ws, {"type": "say", "text": "I want to send some money"})
+        first, second, third = next_reply_keys(), next_reply_keys(), next_reply_keys()
+    assert "repair.silence.1" in first
+    assert "repair.silence.2" in second
+    assert "repair.silence.handoff" in third
+
+
 def test_two_kiosks_keep_their_own_sessions_and_a_reconnect_gets_the_same_one(client: TestClient) -> None:
     with client.websocket_connect("/ws/K1") as one, client.websocket_connect("/ws/K2") as two:
         one.receive_text()  # hello (idle)

@@ -37,6 +37,9 @@ class DialogContent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     temporary_loss_days: int = Field(ge=1, le=60)
     idle_reset_seconds: float = Field(gt=0, le=3600)
+    screen_silence_seconds: float = Field(
+        gt=0, le=600, description="Seconds without a word, touch or device event at a kiosk screen in a session "
+                                  "before the kiosk speaks up (the silence repair); the voice loop measures its own")
     phrases: dict[str, list[str]]
     confirmation: ConfirmationContent
     slot_types: dict[str, list[SlotName]] = Field(

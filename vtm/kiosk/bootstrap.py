@@ -71,6 +71,7 @@ class KioskServices:
     confirmation: ExplicitYes
     bank_policy: dict[str, int]
     idle_reset_s: float
+    screen_silence_s: float
     clock: Clock
     slot_types: dict[str, list[SlotName]]
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
@@ -229,7 +230,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         phrases=Phrases.from_content(dialog),
         confirmation=ExplicitYes.from_content(dialog.confirmation),
         bank_policy=dialog.bank_policy,
-        idle_reset_s=dialog.idle_reset_seconds,
+        idle_reset_s=dialog.idle_reset_seconds, screen_silence_s=dialog.screen_silence_seconds,
         clock=clock,
         slot_types={name: list(kinds) for name, kinds in dialog.slot_types.items()},
         perform_actions=DevicePerformer(devices),

@@ -3,7 +3,10 @@
 Everything the page needs is served from this package (``vtm/kiosk/web``: vanilla JavaScript
 modules, CSS and inline SVG); nothing is fetched from outside, and the Content-Security-Policy
 says so to the browser. Several browser tabs may show one kiosk (the screen and, in developer
-mode, a device panel); every message about the kiosk goes to all of them.
+mode, a device panel); every message about the kiosk goes to all of them. A screen in a session
+that sends nothing for ``screen_silence_seconds`` (dialogs/dialog.yaml) gets the dialog's silence
+repair: a customer who walked away is reminded, then offered a person (the voice loop measures
+silence itself, so audio frames count as activity here).
 
 Usage::
 
@@ -13,7 +16,9 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -153,8 +158,17 @@ def create_app(service: KioskService) -> FastAPI:
         try:
             for message in await service.connect(kiosk_id):
                 await socket.send_text(message.model_dump_json())
+            quiet_since = time.monotonic()
             while True:
-                frame = await socket.receive()
+                waited = time.monotonic() - quiet_since
+                try:
+                    frame = await asyncio.wait_for(socket.receive(), max(0.0, service.silence_after_s - waited))
+                except TimeoutError:  # nobody there, or nobody answering: the dialog's silence repair
+                    await screens.send(kiosk_id, await service.silence(kiosk_id, time.monotonic() - quiet_since),
+                                       socket)
+                    quiet_since = time.monotonic()
+                    continue
+                quiet_since = time.monotonic()  # a word, touch or device; audio: the voice loop listens
                 if frame["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(frame.get("code", 1000))
                 if frame.get("bytes") is not None:  # the page's microphone (voice mode)

@@ -35,6 +35,7 @@ from vtm.devices import (
     DeviceError,
     Devices,
     PressButton,
+    Silence,
     SimulatedDevices,
     TakeCard,
     TakeReceipt,
@@ -199,6 +200,26 @@ class KioskService:
             await anyio.to_thread.run_sync(partial(self.services.nlu.parse, text, lang), limiter=self._early)
         except Exception:  # only a head start: the turn parses again and handles what fails
             _log.debug("event=understand_early_failed kiosk=%s", kiosk_id, exc_info=True)
+
+    @property
+    def silence_after_s(self) -> float:
+        """How long a screen in a session may stay without a word, touch or device before :meth:`silence`."""
+        return self.services.screen_silence_s
+
+    async def silence(self, kiosk_id: str, seconds: float) -> list[ServerMessage]:
+        """Nothing came from the kiosk for ``seconds``: the dialog's silence repair speaks up (the open
+        question again, then the offer of a person; after a finished transaction, goodbye). Nothing
+        happens at the idle screen or after the session ended."""
+        kiosk = self._kiosk(kiosk_id)
+        async with kiosk.lock:
+            return await self._run(partial(self._silence, kiosk_id, seconds))
+
+    def _silence(self, kiosk_id: str, seconds: float) -> list[ServerMessage]:
+        with self.sessions.claim(kiosk_id) as claim:
+            session = claim.session
+            if session is None or session.dm.session.ended:
+                return []
+            return self._play(claim, lambda: session.dm.handle_device(Silence(seconds)))
 
     async def hear(self, kiosk_id: str, pcm16: bytes) -> list[ServerMessage]:
         """A chunk of the page's microphone; a finished utterance is a dialog turn (ASR, dialog, TTS)."""
