@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kiosk_load import seed, start_server, stop_server  # bench/ is on the path when run as a script
 from websockets.asyncio.client import ClientConnection, connect
 
-from kiosk_load import seed, start_server, stop_server  # bench/ is on the path when run as a script
 from vtm.speech.audio import SAMPLE_RATE, load_audio
 from vtm.speech.tts import Synthesizer
 
@@ -118,7 +118,10 @@ def run(n: int, questions: int, speech: bytes) -> dict[str, Any]:
     finally:
         stop_server(server)
     ordered = sorted(latencies)
-    pct = (lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))]) if ordered else None)
+
+    def pct(q: float) -> int | None:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))]) if ordered else None
+
     return {"kiosks": n, "answers": len(latencies), "errors": len(errors), "p50_ms": pct(0.5),
             "p95_ms": pct(0.95), "max_ms": round(max(latencies)) if latencies else None,
             "mean_ms": round(statistics.fmean(latencies)) if latencies else None,
