@@ -182,3 +182,22 @@ def test_an_unwritable_anchor_folder_fails_loudly_after_the_entry_is_committed(s
     with pytest.raises(AnchorWriteError, match="cannot write the audit anchor"):
         log.append("verdict", {"checkpoint": "balance.show"})
     assert len(log) == 4
+
+
+def test_recovery_with_a_shared_journal_leaves_another_replicas_fresh_entry_alone(settings: Settings) -> None:
+    """A replica starting while another is mid-transfer must not settle that transfer as not executed."""
+    from vtm.kiosk.recovery import SHARED_JOURNAL_GRACE
+
+    now = [datetime(2026, 11, 23, 10, 0, tzinfo=UTC)]
+    log = AuditLog.from_settings(settings)
+    journal = OperationJournal(log.engine, lambda: now[0], audit=log)
+    journal.begin("K-old", "S-1", "transfer", {})
+    now[0] += SHARED_JOURNAL_GRACE + timedelta(seconds=1)
+    journal.begin("K-new", "S-2", "transfer", {})  # the other replica's call to the core is under way
+    settled = journal.recover(lambda _op, _key: None, grace=SHARED_JOURNAL_GRACE)
+    assert settled == [("K-old", JournalStatus.NOT_EXECUTED)]
+    fresh = journal.get("K-new")
+    assert fresh is not None
+    assert fresh.status == JournalStatus.PENDING
+    assert journal.recover(lambda _op, _key: {"reference": "T-1"}) == [("K-new", JournalStatus.DONE)]  # alone
+    assert log.verify().ok

@@ -237,6 +237,7 @@ def bootstrap(settings: Settings, *, clock: Clock = _utc_now, core: CoreBanking 
         recorder=SessionRecorder(SessionStore.from_settings(settings), clock, audit=audit) if record else None,
         knowledge=knowledge,
     )
-    # A kiosk killed mid-operation left journal entries unfinished: settle them before any new session.
-    recover_unfinished(services.journal, core)
+    # A kiosk killed mid-operation left journal entries unfinished: settle them before any new session
+    # (with a shared records database, only those old enough not to be another replica's, under way).
+    recover_unfinished(services.journal, core, shared=not settings.records_db_url.startswith("sqlite"))
     return services

@@ -17,20 +17,32 @@ Usage::
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from vtm.banking.port import CoreBanking
 from vtm.records.journal import JournalStatus, OperationJournal
 
-__all__ = ["UnknownOperation", "recover_unfinished"]
+__all__ = ["SHARED_JOURNAL_GRACE", "UnknownOperation", "recover_unfinished"]
 
 
 class UnknownOperation(Exception):
     """The core cannot be asked for this operation's outcome by its key."""
 
 
-def recover_unfinished(journal: OperationJournal, core: CoreBanking) -> list[tuple[str, JournalStatus]]:
-    """Resolve every unfinished journal entry by asking the core; return ``(key, status)`` per entry."""
+SHARED_JOURNAL_GRACE = timedelta(minutes=5)
+"""With replicas sharing the journal, entries younger than this may be another replica's operation
+still under way (a turn, including the core's timeout, takes well under a minute): left for later."""
+
+
+def recover_unfinished(journal: OperationJournal, core: CoreBanking, *,
+                       shared: bool = False) -> list[tuple[str, JournalStatus]]:
+    """Resolve the unfinished journal entries by asking the core; return ``(key, status)`` per entry.
+
+    ``shared``: other processes may write this journal (PostgreSQL records database); then only
+    entries older than :data:`SHARED_JOURNAL_GRACE` are settled. A single process (SQLite, which
+    ``vtm serve`` holds alone) settles every entry: nobody else can be mid-operation.
+    """
 
     def status_of(operation: str, key: str) -> dict[str, Any] | None:
         if operation != "transfer":
@@ -38,4 +50,4 @@ def recover_unfinished(journal: OperationJournal, core: CoreBanking) -> list[tup
         found = core.transfer_status(key)
         return None if found is None else found.model_dump(mode="json")
 
-    return journal.recover(status_of)
+    return journal.recover(status_of, grace=SHARED_JOURNAL_GRACE if shared else timedelta(0))

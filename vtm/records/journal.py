@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -112,10 +112,19 @@ class OperationJournal:
                 db.expunge(entry)
             return entry
 
-    def recover(self, status_of: Callable[[str, str], dict[str, Any] | None]) -> list[tuple[str, JournalStatus]]:
-        """Resolve unfinished entries: ``status_of(operation, key)`` asks the core; never re-posts."""
+    def recover(self, status_of: Callable[[str, str], dict[str, Any] | None], *,
+                grace: timedelta = timedelta(0)) -> list[tuple[str, JournalStatus]]:
+        """Resolve unfinished entries: ``status_of(operation, key)`` asks the core; never re-posts.
+
+        Entries written less than ``grace`` ago are left alone: where several processes share the
+        journal (replicas on PostgreSQL), such an entry may be another process's operation still
+        under way, and settling it as "not executed" before its core call returns would be wrong.
+        """
+        cutoff = self._stamp() - grace
         resolved = []
         for entry in self.unfinished():
+            if grace and _as_utc(entry.updated_at) > cutoff:
+                continue
             try:
                 result = status_of(entry.operation, entry.idempotency_key)
             except Exception as exc:
@@ -126,6 +135,10 @@ class OperationJournal:
             self.finish(entry.idempotency_key, status, result)
             resolved.append((entry.idempotency_key, status))
         return resolved
+
+
+def _as_utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when  # SQLite drops the offset (stored as UTC)
 
 
 def _draft(row: dict[str, Any], when: datetime) -> Draft:
