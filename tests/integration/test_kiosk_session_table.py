@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,21 @@ def test_a_save_over_a_version_someone_else_changed_writes_nothing(url: str) -> 
         assert held.stored.payload == {"turn": 2}
         held.delete()
     assert table.session_ids() == {}
+    table.close()
+
+
+def test_only_sessions_nobody_touched_for_long_enough_are_forgotten(url: str) -> None:
+    now = [T0]
+    table = KioskSessionTable(records_engine(url), clock=lambda: now[0])
+    with table.hold("K-left") as held:
+        held.save("S-1", {"turn": 3})
+    now[0] = T0 + timedelta(hours=23)
+    with table.hold("K-busy") as held:
+        held.save("S-2", {"turn": 1})
+    now[0] = T0 + timedelta(hours=25)
+    assert table.forget_abandoned(timedelta(hours=24)) == ["K-left"]
+    assert table.session_ids() == {"K-busy": "S-2"}
+    assert table.forget_abandoned(timedelta(hours=24)) == []
     table.close()
 
 

@@ -8,6 +8,8 @@
               [--kiosk VTM-0001 --kiosk VTM-0002] # serve several kiosks (page: /kiosk?kiosk=VTM-0002)
               [--voice]                           # the page's microphone and spoken replies
               [--memory-sessions]                 # sessions in memory only (tests): a restart ends them
+              [--parallel-turns 1]                # kiosks' turns at once (1 on SQLite; more on PostgreSQL)
+              [--forget-sessions-after 24]        # hours: saved sessions nobody touched are forgotten at start
 
 Sessions are saved after every turn in the records database (``VTM_RECORDS_DATABASE_URL``), so a
 restart, or another ``vtm serve`` on the same PostgreSQL database, carries them on. On the default
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -53,6 +55,10 @@ def serve(
         "--parallel-turns", min=1, max=16,
         help="Kiosks whose turns run at once in this process (threads); 1 on SQLite (one writer), more on PostgreSQL",
     )] = 1,
+    forget_after: Annotated[float, typer.Option(
+        "--forget-sessions-after", min=1, max=24 * 30,
+        help="Hours after which a saved session nobody touched is forgotten at start (its turns stay recorded)",
+    )] = 24.0,
 ) -> None:
     """The kiosk screen: page at /kiosk, WebSocket at /ws/{kiosk_id}, health at /healthz."""
     import uvicorn
@@ -107,6 +113,10 @@ def serve(
     except SessionsInUse as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    if isinstance(repository, KioskSessionTable):
+        forgotten = repository.forget_abandoned(timedelta(hours=forget_after))
+        if forgotten:
+            err.print(f"forgot {len(forgotten)} abandoned session(s): {', '.join(forgotten)}")
     service = KioskService(bootstrap(settings), options, repository=repository, voice=kit)
     err.print(f"kiosk screen on http://{host}:{port}/kiosk" + (" (developer mode: simulated devices)"
                                                               if simulate_devices else ""))
