@@ -22,6 +22,7 @@ __all__ = [
     "JOURNAL_FIELDS",
     "JournalEntry",
     "JournalStatus",
+    "as_utc",
     "journal_metadata",
     "journal_ref",
     "journal_row_hash",
@@ -62,10 +63,14 @@ JOURNAL_FIELDS = (
 )
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC one: SQLite gives it back naive (it was written as UTC), PostgreSQL aware."""
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def utc_text(value: datetime) -> str:
-    """One text form of a stored time: SQLite gives it back naive (it was written as UTC), PostgreSQL aware."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    """One text form of a stored time (see :func:`as_utc`)."""
+    return as_utc(value).isoformat(timespec="microseconds")
 
 
 def journal_ref(idempotency_key: str) -> str:

@@ -26,6 +26,7 @@ from vtm.audit.db import records_engine
 from vtm.audit.journal_model import (
     JournalEntry,
     JournalStatus,
+    as_utc,
     journal_metadata,
     journal_ref,
     journal_row_hash,
@@ -123,7 +124,7 @@ class OperationJournal:
         cutoff = self._stamp() - grace
         resolved = []
         for entry in self.unfinished():
-            if grace and _as_utc(entry.updated_at) > cutoff:
+            if grace and as_utc(entry.updated_at) > cutoff:
                 continue
             try:
                 result = status_of(entry.operation, entry.idempotency_key)
@@ -135,10 +136,6 @@ class OperationJournal:
             self.finish(entry.idempotency_key, status, result)
             resolved.append((entry.idempotency_key, status))
         return resolved
-
-
-def _as_utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when  # SQLite drops the offset (stored as UTC)
 
 
 def _draft(row: dict[str, Any], when: datetime) -> Draft:

@@ -195,9 +195,9 @@ def _core_facts(ctx: TurnContext, flow: Flow) -> dict[str, Any]:
     own = ctx.core.transfer_status(_transfer_key(ctx, flow))
     if own is not None and own.status not in (TransferStatus.POSTED, TransferStatus.DELAYED):
         own = None  # rejected or revoked: it moved nothing and counts for nothing
-    facts: dict[str, Any] = dict(
-        daily_transferred=usage.transferred - (own.amount if own is not None else 0),
-        daily_transfer_count=usage.transfer_count - (1 if own is not None else 0))
+    counted = own.amount if own is not None else Decimal(0)
+    facts: dict[str, Any] = dict(daily_transferred=usage.transferred - counted,
+                                 daily_transfer_count=usage.transfer_count - (own is not None))
     account = ctx.own_account()
     if account:
         since = now - timedelta(hours=24)
@@ -206,7 +206,7 @@ def _core_facts(ctx: TurnContext, flow: Flow) -> dict[str, Any]:
             RecentTransfer(at=p.booked_at, amount=-p.amount, to_account=None)
             for p in postings if p.amount < 0 and p.booked_at >= since and "transfer" in p.description.lower()
             and (own is None or p.reference != own.reference)
-        ), balance=ctx.core.balance(account).available + (own.amount if own is not None else 0))
+        ), balance=ctx.core.balance(account).available + counted)
     return facts
 
 
