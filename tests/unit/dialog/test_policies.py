@@ -324,3 +324,22 @@ def test_a_transfer_turn_played_again_from_the_saved_session_gets_the_same_trans
     customer = kiosk.dm.session.customer_id
     assert customer is not None
     assert kiosk.services.core.daily_usage(customer, Channel.KIOSK, TODAY).transfer_count == 1
+
+
+def test_an_answer_said_when_nothing_was_asked_starts_the_one_transaction_that_takes_it(kiosk: Kiosk) -> None:
+    """"李娜，五百" heard as `inform` at the start: only the transfer takes a payee and an amount."""
+    PARSER.intents["李娜 五百"] = ("inform", 0.9)
+    kiosk.device(f"insert_card {CARD}")
+    kiosk.say("李娜 五百")
+    flow = kiosk.dm.session.flow
+    assert flow is not None
+    assert flow.name == "transfer"
+    assert (flow.slots.get("payee_name"), str(flow.slots.get("amount"))) == ("李娜", "500")
+
+
+def test_an_answer_no_single_transaction_takes_is_not_a_request(kiosk: Kiosk) -> None:
+    PARSER.intents["中文"] = ("inform", 0.9)
+    kiosk.device(f"insert_card {CARD}")
+    record = kiosk.say("中文")  # a language named with nothing asked: no transaction takes it
+    assert kiosk.dm.session.flow is None
+    assert not any(k.startswith(("transfer.", "statement.", "card_loss.")) for k in kiosk.keys(record))
