@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from starlette.types import ASGIApp
 
 from vtm.banking.http_client import HttpCoreBanking, RequestSigner
@@ -103,6 +104,33 @@ def sqlite_world(tmp_path: Path, seeded_sqlite_template: tuple[Path, list[DemoCa
 
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+PostgresSchema = Callable[[str], AbstractContextManager[str]]
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> PostgresSchema:
+    """``with postgres_schema("prefix") as url``: a database URL on a schema of its own, dropped after
+    (skipped, with the reason, when no PostgreSQL server could be started)."""
+    base = os.environ.get("VTM_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip(os.environ.get("VTM_TEST_POSTGRES_SKIP_REASON", "VTM_TEST_POSTGRES_URL is not set"))
+
+    @contextmanager
+    def schema_url(prefix: str) -> Iterator[str]:
+        schema = f"{prefix}_{secrets.token_hex(4)}"
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield f"{base}?options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    return schema_url
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,14 @@ Runs on SQLite files; the PostgreSQL tests use ``VTM_TEST_POSTGRES_URL`` (``sour
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from vtm.audit.db import records_engine
@@ -172,18 +171,9 @@ def test_a_restored_session_does_not_record_its_opening_or_its_end_again(url: st
 
 # PostgreSQL: replicas ----------------------------------------------------------------------------
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    base = os.environ.get("VTM_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip(os.environ.get("VTM_TEST_POSTGRES_SKIP_REASON", "VTM_TEST_POSTGRES_URL is not set"))
-    schema = f"kiosk_sessions_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+def pg_url(postgres_schema: Callable[[str], AbstractContextManager[str]]) -> Iterator[str]:
+    with postgres_schema("kiosk_sessions") as url:
+        yield url
 
 
 @pytest.mark.postgres

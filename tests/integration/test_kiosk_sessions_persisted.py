@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -196,23 +196,14 @@ def test_a_pin_change_carried_on_asks_for_the_pins_it_could_not_keep(world: Worl
 
 
 @pytest.fixture(scope="module")
-def pg_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def pg_world(world: World, tmp_path_factory: pytest.TempPathFactory,
+             postgres_schema: Callable[[str], AbstractContextManager[str]]) -> Iterator[World]:
     """A bank and a records database on PostgreSQL (a schema of their own), the NLU model shared."""
-    base = os.environ.get("VTM_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip(os.environ.get("VTM_TEST_POSTGRES_SKIP_REASON", "VTM_TEST_POSTGRES_URL is not set"))
-    schema = f"kiosk_replicas_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("replicas"),
-                             models_dir=Path(os.environ["VTM_MODELS_DIR"]), bank_database_url=url,
-                             records_database_url=url)
-    yield _world(settings, world.services)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema("kiosk_replicas") as url:
+        settings = load_settings(data_dir=tmp_path_factory.mktemp("replicas"),
+                                 models_dir=Path(os.environ["VTM_MODELS_DIR"]), bank_database_url=url,
+                                 records_database_url=url)
+        yield _world(settings, world.services)
 
 
 @pytest.mark.postgres
