@@ -86,7 +86,7 @@ def test_a_save_over_a_version_someone_else_changed_writes_nothing(url: str) -> 
     table.close()
 
 
-def test_only_sessions_nobody_touched_for_long_enough_are_forgotten(url: str) -> None:
+def test_the_sessions_nobody_touched_since_a_time_are_listed(url: str) -> None:
     now = [T0]
     table = KioskSessionTable(records_engine(url), clock=lambda: now[0])
     with table.hold("K-left") as held:
@@ -94,10 +94,9 @@ def test_only_sessions_nobody_touched_for_long_enough_are_forgotten(url: str) ->
     now[0] = T0 + timedelta(hours=23)
     with table.hold("K-busy") as held:
         held.save("S-2", {"turn": 1})
-    now[0] = T0 + timedelta(hours=25)
-    assert table.forget_abandoned(timedelta(hours=24)) == ["K-left"]
-    assert table.session_ids() == {"K-busy": "S-2"}
-    assert table.forget_abandoned(timedelta(hours=24)) == []
+    assert table.untouched_since(T0 + timedelta(hours=1)) == ["K-left"]
+    assert sorted(table.untouched_since(T0 + timedelta(hours=24))) == ["K-busy", "K-left"]
+    assert table.untouched_since(T0) == []
     table.close()
 
 

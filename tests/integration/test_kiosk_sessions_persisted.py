@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -169,6 +170,28 @@ def test_the_customer_who_said_goodbye_takes_the_card_from_the_same_session_afte
         assert _of(taken, "device_prompt")["device"] is None
         assert _of(taken, "session_ended")["session_id"] == _of(redraw, "hello")["session_id"]
         _turn(ws, {"type": "reset"})
+
+
+def test_a_session_nobody_comes_back_to_is_ended_by_the_running_service_and_recorded(world: World) -> None:
+    """A kiosk taken out of service mid-session: its saved session is ended by the service's periodic
+    housekeeping once nobody has touched it for ``forget_after_s``, and the session store records the end."""
+    options = ServiceOptions(kiosk_ids=("K6",), simulate_devices=True, forget_after_s=0.5, housekeeping_every_s=0.2)
+    service = KioskService(world.services, options, repository=KioskSessionTable.from_settings(world.settings))
+    with TestClient(create_app(service)) as client:
+        with client.websocket_connect("/ws/K6") as ws:
+            _screen(ws)
+            session_id = _of(_turn(ws, {"type": "start", "lang": "zh"}), "hello")["session_id"]
+            _turn(ws, {"type": "say", "text": "我要转账"})
+        assert service.repository.session_ids() == {"K6": session_id}  # the page went away; the session is kept
+        deadline = time.monotonic() + 10
+        while service.repository.session_ids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert service.repository.session_ids() == {}
+    store = SessionStore.from_url(world.settings.records_db_url)
+    summary = store.get_session(session_id).summary
+    store.engine.dispose()
+    assert summary.outcome == "cancelled"
+    assert summary.ended_at is not None
 
 
 def test_a_pin_change_carried_on_asks_for_the_pins_it_could_not_keep(world: World) -> None:

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -214,25 +214,11 @@ class KioskSessionTable:
         finally:
             _unlock(conn, kiosk_id)
 
-    def forget_abandoned(self, older_than: timedelta) -> list[str]:
-        """Delete the saved sessions nobody has touched for ``older_than`` (a kiosk taken out of service
-        mid-session, a customer who left and no screen came back): each under its kiosk's hold, and
-        only if it is still that old then. Returns the kiosks whose session was forgotten; their turns
-        stay in the session store."""
-        cutoff = self._clock() - older_than
+    def untouched_since(self, cutoff: datetime) -> list[str]:
+        """Kiosks whose saved session was last saved before ``cutoff`` (read without holding them)."""
         with self._engine.connect() as conn:
-            stale = [r.kiosk_id for r in conn.execute(
+            return [r.kiosk_id for r in conn.execute(
                 select(kiosk_sessions.c.kiosk_id).where(kiosk_sessions.c.updated_at < cutoff))]
-        forgotten = []
-        for kiosk_id in stale:
-            try:
-                with self.hold(kiosk_id) as held:
-                    if held.stored is not None and held.stored.updated_at < cutoff:
-                        held.delete()
-                        forgotten.append(kiosk_id)
-            except KioskSessionError:
-                continue  # a replica is using it right now: not abandoned after all
-        return forgotten
 
     # Rows ----------------------------------------------------------------------------------------
     def session_ids(self) -> dict[str, str]:

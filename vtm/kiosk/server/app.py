@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -94,13 +95,27 @@ def _same_origin(socket: WebSocket) -> bool:
     return urlsplit(origin).netloc == socket.headers.get("host")
 
 
+async def _housekeeping(service: KioskService) -> None:
+    """At start and then every ``housekeeping_every_s``; a failed round is logged and tried again next time."""
+    while True:
+        try:
+            await service.housekeeping()
+        except Exception:  # a database hiccup must not stop the sweeps (nor the service)
+            _log.exception("housekeeping_failed")
+        await asyncio.sleep(service.options.housekeeping_every_s)
+
+
 def create_app(service: KioskService) -> FastAPI:
     """The ASGI app around ``service``; its lifespan warms the models and closes sessions at the end."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await service.warm_up()
+        sweeper = asyncio.create_task(_housekeeping(service))
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await service.close()
 
     app = FastAPI(title="VTM kiosk", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

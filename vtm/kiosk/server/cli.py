@@ -57,7 +57,8 @@ def serve(
     )] = 1,
     forget_after: Annotated[float, typer.Option(
         "--forget-sessions-after", min=1, max=24 * 30,
-        help="Hours after which a saved session nobody touched is forgotten at start (its turns stay recorded)",
+        help="Hours after which a saved session nobody touched is ended as abandoned (checked at start and "
+             "every 10 minutes; its turns stay recorded)",
     )] = 24.0,
 ) -> None:
     """The kiosk screen: page at /kiosk, WebSocket at /ws/{kiosk_id}, health at /healthz."""
@@ -93,7 +94,9 @@ def serve(
                       for c in cards)
         err.print(f"demo bank ready: {len(cards)} demo cards (PINs in docs/demo-cards.md)")
     options = ServiceOptions(kiosk_ids=kiosk_ids, simulate_devices=simulate_devices, reset_after_s=reset_after,
-                             demo_cards=hints, max_parallel_turns=parallel_turns)
+                             demo_cards=hints, max_parallel_turns=parallel_turns,
+                             forget_after_s=timedelta(hours=forget_after).total_seconds(),
+                             shared_journal=not settings.records_db_url.startswith("sqlite"))
     kit = None
     if voice:
         from vtm.kiosk.server.voice import VoiceKit
@@ -113,10 +116,6 @@ def serve(
     except SessionsInUse as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if isinstance(repository, KioskSessionTable):
-        forgotten = repository.forget_abandoned(timedelta(hours=forget_after))
-        if forgotten:
-            err.print(f"forgot {len(forgotten)} abandoned session(s): {', '.join(forgotten)}")
     service = KioskService(bootstrap(settings), options, repository=repository, voice=kit)
     err.print(f"kiosk screen on http://{host}:{port}/kiosk" + (" (developer mode: simulated devices)"
                                                               if simulate_devices else ""))

@@ -23,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
@@ -43,8 +44,10 @@ from vtm.devices import (
 )
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.policies.guards import could_hold_pin
+from vtm.dialog.session import SessionOutcome
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices
+from vtm.kiosk.recovery import recover_unfinished
 from vtm.kiosk.server.claims import Claim, LiveSessions
 from vtm.kiosk.server.locale import ScreenLocale, load_screen_locale
 from vtm.kiosk.server.protocol import (
@@ -68,6 +71,7 @@ from vtm.kiosk.server.snapshots import DeviceFactory, SessionFactory
 from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
 from vtm.kiosk.server.voice import AUDIO_NAME, VoiceKit, speak_replies
 from vtm.kiosk.voice import VoiceFrontEnd
+from vtm.records.kiosk_sessions import KioskSessionError
 from vtm.speech.listen import Utterance
 
 __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
@@ -105,12 +109,17 @@ class ServiceOptions:
     reset_after_s: float = 8.0  # the goodbye stays on screen this long, then the idle screen
     demo_cards: tuple[DemoCardHint, ...] = ()
     max_parallel_turns: int = 1
+    forget_after_s: float = 24 * 3600.0  # a saved session nobody touched this long is ended as abandoned
+    housekeeping_every_s: float = 600.0  # how often the running service looks for such sessions
+    shared_journal: bool = False  # replicas share the records database: settle dead replicas' journal entries
 
     def __post_init__(self) -> None:
         if not self.kiosk_ids:
             raise ValueError("a kiosk service serves at least one kiosk")
         if self.max_parallel_turns < 1:
             raise ValueError("max_parallel_turns must be at least 1")
+        if self.forget_after_s <= 0 or self.housekeeping_every_s <= 0:
+            raise ValueError("forget_after_s and housekeeping_every_s must be positive")
 
 
 @dataclass
@@ -167,6 +176,40 @@ class KioskService:
         with self.sessions.claim(kiosk_id) as claim:
             if claim.session is not None:
                 self._discard(claim)
+
+    async def housekeeping(self) -> list[str]:
+        """Run at start and every ``housekeeping_every_s``: end the saved sessions nobody has touched for
+        ``forget_after_s`` (a kiosk taken out of service mid-session), and with a shared journal settle
+        the operations a dead replica left unfinished. Returns the kiosks whose session was ended."""
+        ended = await self._run(self._forget_abandoned)
+        if self.options.shared_journal:
+            settled = await self._run(partial(recover_unfinished, self.services.journal, self.services.core,
+                                              shared=True))
+            for key, status in settled:
+                _log.info("journal_settled key=%s status=%s", key, status.value)
+        return ended
+
+    def _forget_abandoned(self) -> list[str]:
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.options.forget_after_s)
+        ended: list[str] = []
+        for kiosk_id in self.repository.untouched_since(cutoff):
+            try:
+                with self.sessions.claim(kiosk_id) as claim:
+                    stored = claim.held.stored
+                    if claim.session is None or stored is None or stored.updated_at >= cutoff:
+                        continue  # the customer came back, or the kiosk was reset, meanwhile
+                    session = claim.session.dm.session
+                    if session.outcome is SessionOutcome.ACTIVE:
+                        # Left mid-session: recorded like a customer who walked away (no goodbye is spoken).
+                        session.outcome = SessionOutcome.COMPLETED if session.transactions_done \
+                            else SessionOutcome.CANCELLED
+                    session.ended = True
+                    self._discard(claim)
+                    _log.info("session_abandoned kiosk=%s session=%s", kiosk_id, session.session_id)
+                    ended.append(kiosk_id)
+            except KioskSessionError:
+                continue  # held by another replica right now: not abandoned after all
+        return ended
 
     # Messages --------------------------------------------------------------------------------
     def serves(self, kiosk_id: str) -> bool:

@@ -81,6 +81,10 @@ class SessionRepository(Protocol):
 
     def session_ids(self) -> dict[str, str]: ...
 
+    def untouched_since(self, cutoff: datetime) -> list[str]:
+        """Kiosks whose saved session was last saved before ``cutoff``."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -122,6 +126,10 @@ class InMemorySessionRepository:
     def session_ids(self) -> dict[str, str]:
         with self._guard:
             return {kiosk: row.session_id for kiosk, row in list(self._rows.items())}
+
+    def untouched_since(self, cutoff: datetime) -> list[str]:
+        with self._guard:
+            return [kiosk for kiosk, row in list(self._rows.items()) if row.updated_at < cutoff]
 
     def close(self) -> None:
         pass  # nothing to release
