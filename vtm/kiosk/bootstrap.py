@@ -90,6 +90,11 @@ class KioskServices:
         except CoreBankingError:
             return None
 
+    def warm_knowledge(self) -> None:
+        """Index the knowledge base before the first customer (no-op without one, or one given ready)."""
+        if isinstance(self.knowledge, LazyKnowledge):
+            self.knowledge.warm_up()
+
     def new_session(self, lang: Lang | None = None) -> Session:
         now = self.clock()
         return Session(session_id=f"S-{uuid.uuid4().hex[:20]}", kiosk_id=self.settings.kiosk_id,
@@ -125,8 +130,9 @@ class E5TextEmbedder:
 
 
 class LazyKnowledge:
-    """The knowledge base: content validated at start-up, indexed on the first question with the
-    kiosk's shared e5 encoder (entry vectors come from the cache keyed by content and encoder)."""
+    """The knowledge base: content validated at start-up, indexed at warm-up (or the first question)
+    with the kiosk's shared e5 encoder (vectors and classifier come from the cache keyed by content
+    and encoder)."""
 
     def __init__(self, content: KnowledgeContent, models_path: Path,
                  encoder: Callable[[], SentenceEncoder] | None) -> None:
@@ -134,14 +140,19 @@ class LazyKnowledge:
         self._lock = threading.Lock()
         self._kb: KnowledgeBase | None = None
 
-    def ask(self, text: str, lang: str | None = None) -> Answer | Decline:
+    def warm_up(self) -> KnowledgeBase:
+        """Index now (the start-up warm-up calls it): vectors and classifier from the cache that
+        ``vtm models prepare`` fills, or built here when the bank has edited knowledge/ since."""
         with self._lock:
             if self._kb is None:
                 from vtm.knowledge import KnowledgeBase
 
                 encoder = self._encoder() if self._encoder is not None else None
                 self._kb = KnowledgeBase.from_content(self._content, self._models_path, encoder=encoder)
-        return self._kb.ask(text, "zh" if lang == "zh" else "en" if lang == "en" else None)
+            return self._kb
+
+    def ask(self, text: str, lang: str | None = None) -> Answer | Decline:
+        return self.warm_up().ask(text, "zh" if lang == "zh" else "en" if lang == "en" else None)
 
 
 def nlu_embedder(models_path: Path, nlu: Parser | None = None) -> E5TextEmbedder:

@@ -39,7 +39,7 @@ def sim(
     settings = settings_or_exit()
     if script is None:
         services = bootstrap(settings)
-        warm_up(err, services.nlu.parse)
+        warm_up(err, services.nlu.parse, knowledge=services.warm_knowledge)
         devices = services.devices
         assert isinstance(devices, SimulatedDevices)
         day = date.fromisoformat(today) if today else None
@@ -58,7 +58,7 @@ def sim(
     day = parsed.today or (date.fromisoformat(today) if today else None)
     clock = ScriptClock(day) if day else None
     services = bootstrap(settings, clock=clock) if clock else bootstrap(settings)
-    warm_up(err, services.nlu.parse, voice)  # every model loaded before the first turn
+    warm_up(err, services.nlu.parse, voice, services.warm_knowledge)  # every model loaded before the first turn
     devices = services.devices
     assert isinstance(devices, SimulatedDevices)
     dm = DialogManager(services, services.new_session(parsed.lang), today=day)
@@ -141,7 +141,7 @@ def kiosk(lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh") 
     language: Lang = "en" if lang == "en" else "zh"
     voice = VoiceFrontEnd.for_settings(settings, settings.audio_dir)
     try:
-        warm_up(err, services.nlu.parse, voice)  # ready before the first customer's first word
+        warm_up(err, services.nlu.parse, voice, services.warm_knowledge)  # ready before the first customer's word
         while True:
             session = services.new_session(language)
             dm = DialogManager(services, session)

@@ -30,7 +30,7 @@ from vtm.dialog.manager import DialogManager
 from vtm.dialog.prompts import Lang
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.script import Turn
-from vtm.speech.readiness import ComponentState, ComponentStatus, Readiness
+from vtm.speech.readiness import ComponentState, ComponentStatus, Readiness, WarmUpStep
 
 if TYPE_CHECKING:
     from vtm.kiosk.voice import VoiceFrontEnd
@@ -121,8 +121,10 @@ def run_interactive(dm: DialogManager, devices: SimulatedDevices, console: Conso
         render_turn(console, rec, as_json)
 
 
-def warm_up(console: Console, parse: Callable[[str, Lang], object], voice: VoiceFrontEnd | None = None) -> Readiness:
-    """Load and warm the NLU (and, with ``voice``, ASR, end of turn and TTS), showing progress on ``console``."""
+def warm_up(console: Console, parse: Callable[[str, Lang], object], voice: VoiceFrontEnd | None = None,
+            knowledge: Callable[[], object] | None = None) -> Readiness:
+    """Load and warm the NLU and the knowledge base (and, with ``voice``, ASR, end of turn and TTS),
+    showing progress on ``console``."""
 
     def show(status: ComponentStatus) -> None:
         if status.state is ComponentState.LOADING:
@@ -133,10 +135,11 @@ def warm_up(console: Console, parse: Callable[[str, Lang], object], voice: Voice
             console.print(f"[red]{status.name} failed:[/red] {status.error}")
 
     if voice is not None:
-        readiness = voice.warm_up(parse, show)
+        readiness = voice.warm_up(parse, show, knowledge)
     else:
         readiness = Readiness()
-        readiness.run([("nlu", lambda: (parse("您好", "zh"), parse("hello", "en")))], show)
+        steps: list[WarmUpStep] = [("nlu", lambda: (parse("您好", "zh"), parse("hello", "en")))]
+        readiness.run(steps + ([("knowledge", knowledge)] if knowledge is not None else []), show)
     console.print(f"[green]ready[/green] [dim]{json.dumps(readiness.to_json())}[/dim]")
     return readiness
 

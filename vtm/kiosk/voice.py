@@ -226,17 +226,21 @@ class VoiceFrontEnd:
         self.synthesizer.close()
 
     def warm_up(self, parse: Callable[[str, Lang], object] | None = None,
-                on_change: Callable[[ComponentStatus], None] | None = None) -> Readiness:
+                on_change: Callable[[ComponentStatus], None] | None = None,
+                knowledge: Callable[[], object] | None = None) -> Readiness:
         """Load and exercise every model before the first customer speaks; see :attr:`readiness`.
 
         ``parse`` is the NLU's parse function (warmed with one sentence per language). Raises
         the failing component's error after marking it failed: a kiosk that cannot hear says so.
+        ``knowledge`` indexes the knowledge base (``KioskServices.warm_knowledge``).
         """
         steps: list[WarmUpStep] = [("asr", self.recognizer.warm_up), ("end_of_turn", self._warm_end_of_turn)]
         if self.repairer is not None:
             steps.append(("asr_repair", self.repairer.warm_up))  # jieba's dictionary: ~0.7 s
         if parse is not None:
             steps.append(("nlu", lambda: [parse(text, lang) for lang, text in _WARM_UP_TEXT.items()]))
+        if knowledge is not None:
+            steps.append(("knowledge", knowledge))
         steps.append(("tts", self._warm_tts))
         self.readiness.run(steps, on_change)
         return self.readiness

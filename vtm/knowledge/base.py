@@ -1,8 +1,9 @@
 """``KnowledgeBase``: a customer's question in, an entry's answer or a decline out.
 
-normalise (as the NLU does) -> e5 similarity to every question variant (per entry, the best
-blended with the second best) and BM25 over the entry's variants in the question's language ->
-fused score per entry -> answer with the best entry only if its score reaches the calibrated
+normalise (as the NLU does) -> e5 similarity to every question variant and phrasing (per entry,
+the best blended with the second best), BM25 over the entry's variants in the question's language,
+and the entry classifier's probability (:mod:`vtm.knowledge.classifier`) -> fused score per entry ->
+answer with the best entry only if its score reaches the calibrated
 threshold in ``settings.yaml``, otherwise decline with the prompt that offers a colleague.
 Answers are the bank's texts with figures filled in at load; nothing is generated.
 
@@ -17,12 +18,14 @@ Usage::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from vtm.knowledge.dense import DenseIndex, SentenceEncoder
+from vtm.knowledge.classifier import EntryClassifier
+from vtm.knowledge.dense import DenseIndex, SentenceEncoder, embed_cached
 from vtm.knowledge.lexical import LexicalIndex
 from vtm.knowledge.loader import LANGS, Entry, KnowledgeContent, load_knowledge
 from vtm.knowledge.models import RetrievalSettings
@@ -30,7 +33,15 @@ from vtm.knowledge.results import Answer, Candidate, Decline
 from vtm.nlu.normalize import detect_lang, normalize
 from vtm.nlu.types import Lang
 
-__all__ = ["KnowledgeBase", "cache_dir"]
+__all__ = ["KnowledgeBase", "Ranking", "cache_dir", "prepare_index"]
+
+
+class Ranking(NamedTuple):
+    """Every entry ranked for one question, and the classifier's probability that none answers it."""
+
+    lang: Lang
+    candidates: tuple[Candidate, ...]
+    outside: float | None
 
 
 def cache_dir(models_path: Path) -> Path:
@@ -40,7 +51,19 @@ def cache_dir(models_path: Path) -> Path:
 
 def _indexed_texts(entry: Entry, lang: Lang) -> list[str]:
     title = entry.title.zh if lang == "zh" else entry.title.en
-    return [normalize(t, lang).text for t in (title, *entry.questions[lang])]
+    return [normalize(t, lang).text for t in (title, *entry.questions[lang], *entry.phrasings[lang])]
+
+
+def prepare_index(content_root: Path, models_path: Path) -> Path:
+    """Fill the cache (``vtm models prepare``): every phrasing's e5 vector and the fitted entry classifier,
+    with all cores, so that no kiosk spends the minute and a half this takes on one thread at start."""
+    from vtm.knowledge.loader import load_knowledge
+    from vtm.nlu.encoder_files import e5_dir
+    from vtm.nlu.model.encoder import E5Encoder
+
+    if (content_root / "knowledge").is_dir():
+        KnowledgeBase(load_knowledge(content_root), E5Encoder.load(e5_dir(models_path)), cache_dir(models_path))
+    return cache_dir(models_path)
 
 
 class KnowledgeBase:
@@ -54,9 +77,18 @@ class KnowledgeBase:
         self._lexical = LexicalIndex(
             {lang: [" ".join(_indexed_texts(e, lang)) for e in self._entries] for lang in LANGS}
         )
-        self._dense = DenseIndex.build(
-            encoder, [[t for lang in LANGS for t in _indexed_texts(e, lang)] for e in self._entries], cache
-        )
+        groups = [[t for lang in LANGS for t in _indexed_texts(e, lang)] for e in self._entries]
+        self._dense = DenseIndex.build(encoder, groups, cache)
+        self._classifier: EntryClassifier | None = None
+        outside = [normalize(t, lang).text for lang in LANGS for t in content.out_of_scope[lang]]
+        self._knows_outside = bool(outside)
+        if self.settings.classifier_weight > 0 or (outside and self.settings.outside_ceiling is not None):
+            vectors = np.concatenate([self._dense.matrix, embed_cached(encoder, outside, cache)]) if outside \
+                else self._dense.matrix
+            labels = np.repeat(np.arange(len(groups) + 1), [*(len(g) for g in groups), len(outside)])
+            self._classifier = EntryClassifier.fit(
+                vectors, labels, len(groups) + (1 if outside else 0), self.settings.classifier_c, cache
+            )
 
     @classmethod
     def load(
@@ -83,37 +115,64 @@ class KnowledgeBase:
             encoder = E5Encoder.load(e5_dir(models_path))
         return cls(content, encoder, cache_dir(models_path))
 
-    def _fused(self, text: str, lang: Lang) -> tuple[npt.NDArray[np.float32], ...]:
+    def _fused(self, text: str, lang: Lang) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
+                                                     npt.NDArray[np.float32], float | None]:
+        """Fused, dense and lexical score per entry, and the classifier's probability that no entry answers."""
         s = self.settings
-        similarity = self._dense.scores(text, s.dense_second_weight)
+        vector = self._dense.embed(text)
+        similarity = self._dense.scores(vector, s.dense_second_weight)
         dense = np.clip((similarity - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
         bm25 = self._lexical.scores(text, lang)
         lexical = bm25 / (bm25 + s.lexical_saturation)
         fused = s.dense_weight * dense + (1.0 - s.dense_weight) * lexical
-        return fused.astype(np.float32), dense.astype(np.float32), lexical.astype(np.float32)
+        outside: float | None = None
+        if self._classifier is not None:
+            probabilities = self._classifier.probabilities(vector)
+            fused = s.classifier_weight * probabilities[: len(self._entries)] + (1.0 - s.classifier_weight) * fused
+            outside = float(probabilities[-1]) if self._knows_outside else None
+        return fused.astype(np.float32), dense.astype(np.float32), lexical.astype(np.float32), outside
 
     def rank(self, text: str, lang: Lang | None = None) -> tuple[Lang, tuple[Candidate, ...]]:
         """The question's language and every entry ranked by fused score (best first)."""
+        ranking = self.assess(text, lang)
+        return ranking.lang, ranking.candidates
+
+    def assess(self, text: str, lang: Lang | None = None) -> Ranking:
+        """:meth:`rank`, and the entry classifier's probability that no entry answers (None without one)."""
         normalized = normalize(text, lang).text
         language: Lang = lang or detect_lang(normalized)
         if not normalized.strip():
-            return language, ()
-        fused, dense, lexical = self._fused(normalized, language)
+            return Ranking(language, (), None)
+        fused, dense, lexical, outside = self._fused(normalized, language)
         order = np.argsort(-fused, kind="stable")
-        return language, tuple(
+        return Ranking(language, tuple(
             Candidate(self._entries[i].id, float(fused[i]), float(dense[i]), float(lexical[i])) for i in order
-        )
+        ), outside)
+
+    def answers(self, ranking: Ranking, threshold: float | None = None) -> bool:
+        """Whether the best entry of ``ranking`` is answered with: its score reaches the language's threshold
+        (or ``threshold``), and the classifier does not take the question for one no entry answers."""
+        if not ranking.candidates:
+            return False
+        s = self.settings
+        if threshold is None:
+            threshold = s.threshold.zh if ranking.lang == "zh" else s.threshold.en
+        if ranking.candidates[0].score < threshold:
+            return False
+        if ranking.outside is None or s.outside_ceiling is None:
+            return True
+        return ranking.outside <= (s.outside_ceiling.zh if ranking.lang == "zh" else s.outside_ceiling.en)
 
     def ask(self, text: str, lang: Lang | None = None) -> Answer | Decline:
         """Answer ``text`` from the entry that matches it best, or decline when none is close enough.
 
         ``lang`` is the language to answer in; detected from the text when not given.
         """
-        language, ranked = self.rank(text, lang)
-        top = ranked[: self.settings.candidates]
+        ranking = self.assess(text, lang)
+        language = ranking.lang
+        top = ranking.candidates[: self.settings.candidates]
         best = top[0] if top else None
-        threshold = self.settings.threshold.zh if language == "zh" else self.settings.threshold.en
-        if best is None or best.score < threshold:
+        if best is None or not self.answers(ranking):
             decline = self.content.settings.decline
             return Decline(
                 score=best.score if best else 0.0,

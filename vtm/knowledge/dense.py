@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-__all__ = ["CACHE_VERSION", "DenseIndex", "SentenceEncoder", "encoder_fingerprint"]
+__all__ = ["CACHE_VERSION", "DenseIndex", "SentenceEncoder", "embed_cached", "encoder_fingerprint"]
 
 CACHE_VERSION = "kb-dense-v1"
 _PROBES = ("我的银行卡丢了", "How do I transfer money?")
@@ -64,6 +64,27 @@ def _save_atomically(path: Path, matrix: npt.NDArray[np.float32]) -> None:
         raise
 
 
+def embed_cached(encoder: SentenceEncoder, texts: Sequence[str], cache_dir: Path | None) -> npt.NDArray[np.float32]:
+    """One L2-normalised row per text, read from ``cache_dir`` when these texts were embedded before
+    by the same encoder (file named by the SHA-256 of both); a damaged cache file is rebuilt."""
+    if cache_dir is None:
+        return _embed_all(encoder, texts)
+    digest = hashlib.sha256(f"{CACHE_VERSION}\n{encoder_fingerprint(encoder)}\n".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\n")
+    path = cache_dir / f"{digest.hexdigest()}.npy"
+    if path.is_file():
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            loaded = None  # a damaged cache file is rebuilt below, never trusted
+        if loaded is not None and loaded.shape[0] == len(texts):
+            return np.asarray(loaded, dtype=np.float32)
+    matrix = _embed_all(encoder, texts)
+    _save_atomically(path, matrix)
+    return matrix
+
+
 class DenseIndex:
     """Variant embeddings grouped by entry: rows ``starts[i] .. starts[i+1]-1`` belong to entry ``i``."""
 
@@ -87,37 +108,25 @@ class DenseIndex:
         cache_dir: Path | None,
     ) -> DenseIndex:
         """Embed every entry's texts (or read them from the cache) and index them."""
-        texts = [t for group in texts_per_entry for t in group]
         if any(not group for group in texts_per_entry):
             raise ValueError("every entry needs at least one text to embed")
         starts = np.cumsum([0, *(len(g) for g in texts_per_entry[:-1])]).astype(np.intp)
-        if cache_dir is None:
-            return cls(encoder, _embed_all(encoder, texts), starts)
-        digest = hashlib.sha256(f"{CACHE_VERSION}\n{encoder_fingerprint(encoder)}\n".encode())
-        for text in texts:
-            digest.update(text.encode("utf-8") + b"\n")
-        path = cache_dir / f"{digest.hexdigest()}.npy"
-        matrix: npt.NDArray[np.float32] | None = None
-        if path.is_file():
-            try:
-                loaded = np.load(path, allow_pickle=False)
-            except (OSError, ValueError):
-                loaded = None  # a damaged cache file is rebuilt below, never trusted
-            if loaded is not None and loaded.shape[0] == len(texts):
-                matrix = loaded.astype(np.float32)
-        if matrix is None:
-            matrix = _embed_all(encoder, texts)
-            _save_atomically(path, matrix)
-        return cls(encoder, matrix, starts)
+        return cls(encoder, embed_cached(encoder, [t for group in texts_per_entry for t in group], cache_dir), starts)
 
-    def scores(self, text: str, second_weight: float = 0.0) -> npt.NDArray[np.float32]:
-        """Cosine similarity of ``text`` to each entry: its best text, blended with its second best.
+    def embed(self, text: str) -> npt.NDArray[np.float32]:
+        """The question's e5 vector (what :meth:`scores` and the entry classifier take)."""
+        vector: npt.NDArray[np.float32] = self.encoder.embed([text]).detach().cpu().numpy()[0].astype(np.float32)
+        return vector
+
+    def scores(self, text: str | npt.NDArray[np.float32], second_weight: float = 0.0) -> npt.NDArray[np.float32]:
+        """Cosine similarity of ``text`` (or its vector from :meth:`embed`) to each entry: its best
+        text, blended with its second best.
 
         ``second_weight`` is the share of the second-best text. An entry that two of its phrasings
         match is more likely the one meant than an entry with a single lucky phrasing (measured on
         the development set, docs/benchmarks.md). An entry with one text counts it twice.
         """
-        query = self.encoder.embed([text]).detach().cpu().numpy()[0].astype(np.float32)
+        query = self.embed(text) if isinstance(text, str) else text
         similarities = self.matrix @ query
         best = np.maximum.reduceat(similarities, self.starts)
         if second_weight == 0.0:

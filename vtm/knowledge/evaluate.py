@@ -186,18 +186,18 @@ def evaluate(kb: KnowledgeBase, questions: Sequence[Question], by: Sequence[str]
 
 
 def sweep(kb: KnowledgeBase, questions: Sequence[Question], thresholds: Sequence[float]) -> list[dict[str, Any]]:
-    """Top-1 and wrong-answer rate per language at each candidate threshold (ranks computed once).
+    """Top-1 and wrong-answer rate per language at each candidate threshold (ranks computed once),
+    with the settings' ``outside_ceiling`` applied as configured.
 
-    This is how ``settings.yaml``'s thresholds are calibrated: per language, the lowest threshold
-    whose wrong-answer rate on the unanswerable questions stays within the target.
+    This is how ``settings.yaml``'s thresholds are calibrated (docs/knowledge.md, Calibration).
     """
-    ranked = [(q, kb.rank(q.text, q.lang)[1]) for q in questions]
+    ranked = [(q, kb.assess(q.text, q.lang)) for q in questions]
     rows: list[dict[str, Any]] = []
     for threshold in thresholds:
         report = EvaluationReport({"zh": threshold, "en": threshold})
-        for question, candidates in ranked:
-            best = candidates[0] if candidates else None
-            answered = best.entry_id if best is not None and best.score >= threshold else None
+        for question, ranking in ranked:
+            best = ranking.candidates[0] if ranking.candidates else None
+            answered = best.entry_id if best is not None and kb.answers(ranking, threshold) else None
             _tally(report, Outcome(question, best.entry_id if best else None, answered, best.score if best else 0.0, 0))
         rows.append({"threshold": round(threshold, 3),
                      **{lang: {"top1": s.top1, "wrong_answer_rate": s.wrong_answer_rate}

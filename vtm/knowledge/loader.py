@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,8 @@ from vtm.knowledge.models import (
     FigureFormat,
     FiguresFile,
     Grade,
+    OutOfScopeFile,
+    PhrasingsFile,
     SettingsFile,
     TopicFile,
 )
@@ -60,6 +62,7 @@ class Entry:
     topic: str
     title: Bilingual
     questions: Mapping[Lang, tuple[str, ...]]
+    phrasings: Mapping[Lang, tuple[str, ...]]  # from phrasings/<topic>.yaml; empty when none
     spoken: Bilingual
     screen: Bilingual
     source: str
@@ -81,6 +84,8 @@ class KnowledgeContent:
     sample_facts: bool
     inactive: tuple[str, ...]
     """Entries left out because a flag in their ``when`` does not hold under the current policy."""
+    out_of_scope: Mapping[Lang, tuple[str, ...]]
+    """Questions no entry answers (``phrasings/out_of_scope.yaml``); empty when the file is absent."""
 
 
 def sentence_count(text: str, lang: Lang) -> int:
@@ -207,7 +212,7 @@ def _render_entry(spec: EntrySpec, topic: str, where: str, file: str, renderer: 
             problems.append(ContentProblem(file, f"{where}.spoken.{lang}", f"at most {MAX_SPOKEN_SENTENCES} "
                                            "sentences are spoken; move the rest to screen"))
     return Entry(spec.id, topic, spec.title, {"zh": tuple(spec.questions.zh), "en": tuple(spec.questions.en)},
-                 rendered["spoken"], rendered["screen"], spec.source, spec.grade, spec.effective,
+                 {"zh": (), "en": ()}, rendered["spoken"], rendered["screen"], spec.source, spec.grade, spec.effective,
                  spec.transaction, file)
 
 
@@ -260,6 +265,51 @@ def load_knowledge(content_root: Path, folder: Path | None = None) -> KnowledgeC
                 entries.append(entry)
             else:
                 inactive.append(spec.id)
+    # Phrasings are checked against the entries only once the entries load: a broken topic file would
+    # otherwise make every phrasing of it "unknown" and bury the one problem that matters.
+    phrasings, out_of_scope = _load_phrasings(folder / "phrasings", seen if not problems else None, entries, problems)
     if problems:
         raise KnowledgeContentError(problems)
-    return KnowledgeContent(folder, settings, tuple(entries), topics, figures, facts.sample, tuple(inactive))
+    entries = [replace(e, phrasings=phrasings[e.id]) if e.id in phrasings else e for e in entries]
+    return KnowledgeContent(folder, settings, tuple(entries), topics, figures, facts.sample, tuple(inactive),
+                            out_of_scope)
+
+
+OUT_OF_SCOPE_FILE = "out_of_scope.yaml"
+
+
+def _load_phrasings(
+    folder: Path, ids: Mapping[str, str] | None, entries: Sequence[Entry], problems: list[ContentProblem]
+) -> tuple[dict[str, Mapping[Lang, tuple[str, ...]]], Mapping[Lang, tuple[str, ...]]]:
+    """``phrasings/``: per-entry phrasings (each id known, in its own topic's file) and out-of-scope questions.
+
+    The folder is optional: without it the kiosk ranks by the entries' own questions only. ``ids``
+    None: the entries failed to load; only the files' own shape is checked.
+    """
+    topic_of = {e.id: e.topic for e in entries}
+    found: dict[str, Mapping[Lang, tuple[str, ...]]] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        if path.name == OUT_OF_SCOPE_FILE:
+            continue
+        doc = _validate(PhrasingsFile, path, problems)
+        if doc is None:
+            continue
+        for entry_id, texts in doc.phrasings.items():
+            where = f"phrasings.{entry_id}"
+            if ids is None:
+                continue
+            if entry_id not in ids:
+                problems.append(ContentProblem(str(path), where, f"no entry {entry_id!r} in entries/"))
+            elif entry_id in found:
+                problems.append(ContentProblem(str(path), where, "phrasings for this entry are given twice"))
+            elif entry_id in topic_of and topic_of[entry_id] != doc.topic:
+                problems.append(ContentProblem(str(path), where, f"entry of topic {topic_of[entry_id]!r}, "
+                                               f"not {doc.topic!r}: move it to phrasings/{topic_of[entry_id]}.yaml"))
+            else:
+                found[entry_id] = {"zh": tuple(texts.zh), "en": tuple(texts.en)}
+    out_of_scope: Mapping[Lang, tuple[str, ...]] = {"zh": (), "en": ()}
+    if (folder / OUT_OF_SCOPE_FILE).is_file():
+        doc_oos = _validate(OutOfScopeFile, folder / OUT_OF_SCOPE_FILE, problems)
+        if doc_oos is not None:
+            out_of_scope = {"zh": tuple(doc_oos.zh), "en": tuple(doc_oos.en)}
+    return found, out_of_scope

@@ -7,6 +7,9 @@
   ``bank_facts.yaml`` :class:`BankFactsFile`  hotline, bank name, opening hours, fees (``sample: true``
                                               while they are placeholders)
   ``entries/*.yaml``  :class:`TopicFile`      one topic per file, its question-and-answer entries
+  ``phrasings/*.yaml`` :class:`PhrasingsFile` optional: more ways customers ask, per entry (what the
+                                              entry classifier learns from)
+  ``phrasings/out_of_scope.yaml`` :class:`OutOfScopeFile` optional: questions no entry answers
 
 These models check the *shape* of each file. Cross-references (placeholders, transactions,
 figure sources, duplicate ids, the number of spoken sentences after rendering) are checked by
@@ -21,7 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "BankFactsFile",
@@ -32,6 +35,8 @@ __all__ = [
     "FigureSpec",
     "FiguresFile",
     "Grade",
+    "OutOfScopeFile",
+    "PhrasingsFile",
     "PolicyFigure",
     "QuestionVariants",
     "RegulationFigure",
@@ -45,6 +50,8 @@ ENTRY_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 NAME = r"^[a-z][a-z0-9_]*$"
 MIN_VARIANTS = 3
 MAX_VARIANTS = 6
+MAX_PHRASINGS = 80
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class _Doc(BaseModel):
@@ -122,6 +129,50 @@ class TopicFile(_Doc):
     topic: str = Field(pattern=NAME)
     title: Bilingual
     entries: list[EntrySpec] = Field(min_length=1)
+
+
+def _phrasing_list(value: list[str], lang: str) -> list[str]:
+    value = _distinct([v.strip() for v in value])
+    for i, text in enumerate(value):
+        if "{" in text or "}" in text:
+            raise ValueError(f"phrasing {i} takes no placeholders: {text!r}")
+        if lang == "en" and _CJK.search(text):
+            raise ValueError(f"English phrasing {i} contains Chinese characters: {text!r}")
+    return value
+
+
+Phrasings = Annotated[list[str], Field(min_length=1, max_length=MAX_PHRASINGS)]
+
+
+class EntryPhrasings(_Doc):
+    """More ways customers ask for one entry, per language (1 to 80 each; English without Chinese)."""
+
+    zh: Phrasings
+    en: Phrasings
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _clean(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _phrasing_list(value, str(info.field_name))
+
+
+class PhrasingsFile(_Doc):
+    """``phrasings/<topic>.yaml``: customer phrasings per entry id of that topic (retrieval training data)."""
+
+    topic: str = Field(pattern=NAME)
+    phrasings: dict[str, EntryPhrasings] = Field(min_length=1)
+
+
+class OutOfScopeFile(_Doc):
+    """``phrasings/out_of_scope.yaml``: questions customers ask that no entry answers (the kiosk declines)."""
+
+    zh: Annotated[list[str], Field(min_length=1)]
+    en: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _clean(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _phrasing_list(value, str(info.field_name))
 
 
 class FigureFormat(StrEnum):
@@ -205,6 +256,11 @@ class RetrievalSettings(_Doc):
     """How a question is matched and when the kiosk answers (see docs/knowledge.md, calibration)."""
 
     threshold: Thresholds = Field(description="Answer only when the best fused score reaches this")
+    outside_ceiling: Thresholds | None = Field(
+        default=None,
+        description="Decline when the entry classifier's probability that no entry answers is above this "
+                    "(needs phrasings/out_of_scope.yaml; None: not used)",
+    )
     dense_weight: float = Field(ge=0, le=1, description="Share of the e5 similarity in the fused score")
     dense_floor: float = Field(
         ge=0, lt=1, description="e5 cosine of an unrelated pair; similarities are rescaled from here to 1"
@@ -214,6 +270,13 @@ class RetrievalSettings(_Doc):
         description="Share of an entry's second-best question variant in its e5 similarity (0: best only)",
     )
     lexical_saturation: float = Field(gt=0, description="BM25 score that counts as half a match")
+    classifier_weight: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Share of the entry classifier's probability in the final score (0: not used)",
+    )
+    classifier_c: float = Field(
+        default=8.0, gt=0, description="Inverse regularisation of the entry classifier (larger: closer fit)"
+    )
     candidates: int = Field(default=5, ge=1, le=50, description="Entries kept in a result for logs and review")
 
 

@@ -27,3 +27,4 @@ def content_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def char_encoder() -> CharEncoder:
     return CharEncoder()
+

@@ -7,11 +7,14 @@ indexing, caching and the decline path without e5.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+
+from vtm.knowledge import KnowledgeContent
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,3 +42,10 @@ class CharEncoder:
             for gram in grams:
                 out[row, int(hashlib.sha256(gram.encode()).hexdigest()[:8], 16) % self.dims] += 1.0
         return torch.nn.functional.normalize(out + 1e-6, dim=-1)
+
+
+def without_classifier(content: KnowledgeContent) -> KnowledgeContent:
+    """``content`` ranked by e5 and BM25 alone: fitting the entry classifier on the char encoder's
+    vectors takes half a minute, so only the tests about the classifier pay for it."""
+    retrieval = content.settings.retrieval.model_copy(update={"outside_ceiling": None, "classifier_weight": 0.0})
+    return dataclasses.replace(content, settings=content.settings.model_copy(update={"retrieval": retrieval}))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from knowledge_helpers import ROOT, CharEncoder
+from knowledge_helpers import ROOT, CharEncoder, without_classifier
 
 from vtm.knowledge import Answer, Decline, EvaluationFileError, KnowledgeBase, KnowledgeContent, load_knowledge
 from vtm.knowledge.dense import DenseIndex
@@ -21,35 +21,41 @@ def content() -> KnowledgeContent:
     return load_knowledge(ROOT)
 
 
-def test_embeddings_are_computed_once_and_then_read_from_the_cache(content: KnowledgeContent, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def vectors_only(content: KnowledgeContent) -> KnowledgeContent:
+    return without_classifier(content)
+
+
+def test_embeddings_are_computed_once_and_then_read_from_the_cache(vectors_only: KnowledgeContent,
+                                                                   tmp_path: Path) -> None:
     first = CharEncoder()
-    KnowledgeBase(content, first, tmp_path)
+    KnowledgeBase(vectors_only, first, tmp_path)
     assert first.texts_embedded > 1000
     second = CharEncoder()
-    KnowledgeBase(content, second, tmp_path)
+    KnowledgeBase(vectors_only, second, tmp_path)
     assert second.texts_embedded == 2  # only the fingerprint probes
     assert len(list(tmp_path.glob("*.npy"))) == 1
 
 
-def test_a_different_encoder_never_reads_another_encoders_cache(content: KnowledgeContent, tmp_path: Path) -> None:
-    KnowledgeBase(content, CharEncoder(dims=512), tmp_path)
+def test_a_different_encoder_never_reads_another_encoders_cache(vectors_only: KnowledgeContent, tmp_path: Path) -> None:
+    KnowledgeBase(vectors_only, CharEncoder(dims=512), tmp_path)
     other = CharEncoder(dims=256)
-    KnowledgeBase(content, other, tmp_path)
+    KnowledgeBase(vectors_only, other, tmp_path)
     assert other.texts_embedded > 1000
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
 
-def test_a_damaged_cache_file_is_rebuilt(content: KnowledgeContent, tmp_path: Path) -> None:
-    KnowledgeBase(content, CharEncoder(), tmp_path)
+def test_a_damaged_cache_file_is_rebuilt(vectors_only: KnowledgeContent, tmp_path: Path) -> None:
+    KnowledgeBase(vectors_only, CharEncoder(), tmp_path)
     (cache,) = tmp_path.glob("*.npy")
     cache.write_bytes(b"not an array")
     again = CharEncoder()
-    KnowledgeBase(content, again, tmp_path)
+    KnowledgeBase(vectors_only, again, tmp_path)
     assert again.texts_embedded > 1000
 
 
-def test_an_answer_carries_the_entry_the_texts_and_the_related_transaction(content: KnowledgeContent) -> None:
-    result = KnowledgeBase(content, CharEncoder()).ask("临时挂失有效期是多久", "zh")
+def test_an_answer_carries_the_entry_the_texts_and_the_related_transaction(vectors_only: KnowledgeContent) -> None:
+    result = KnowledgeBase(vectors_only, CharEncoder()).ask("临时挂失有效期是多久", "zh")
     assert isinstance(result, Answer)
     assert result.answered
     assert result.entry_id == "card_loss.temporary_validity"
@@ -59,8 +65,8 @@ def test_an_answer_carries_the_entry_the_texts_and_the_related_transaction(conte
     assert result.candidates[0].entry_id == result.entry_id
 
 
-def test_empty_or_blank_input_declines_with_the_prompt_in_the_asked_language(content: KnowledgeContent) -> None:
-    kb = KnowledgeBase(content, CharEncoder())
+def test_empty_or_blank_input_declines_with_the_prompt_in_the_asked_language(vectors_only: KnowledgeContent) -> None:
+    kb = KnowledgeBase(vectors_only, CharEncoder())
     zh = kb.ask("", "zh")
     en = kb.ask("   ", "en")
     assert isinstance(zh, Decline)
@@ -72,8 +78,8 @@ def test_empty_or_blank_input_declines_with_the_prompt_in_the_asked_language(con
     assert en.spoken == "I'm not sure about that. Shall I get a colleague for you?"
 
 
-def test_the_language_is_detected_when_not_given(content: KnowledgeContent) -> None:
-    kb = KnowledgeBase(content, CharEncoder())
+def test_the_language_is_detected_when_not_given(vectors_only: KnowledgeContent) -> None:
+    kb = KnowledgeBase(vectors_only, CharEncoder())
     assert kb.ask("How long does a temporary loss report last").lang == "en"
     assert kb.ask("临时挂失多久失效").lang == "zh"
 
@@ -104,7 +110,8 @@ def test_an_entry_scores_its_best_text_blended_with_its_second_best() -> None:
     assert index.scores("q", second_weight=0.3) == pytest.approx([0.66, 0.8, 0.5], abs=1e-6)
 
 
-def test_the_evaluation_report_is_sliced_by_the_columns_asked_for(content: KnowledgeContent, tmp_path: Path) -> None:
+def test_the_evaluation_report_is_sliced_by_the_columns_asked_for(vectors_only: KnowledgeContent,
+                                                                  tmp_path: Path) -> None:
     questions = tmp_path / "set.csv"
     questions.write_text(
         "text,lang,entry,kind\n"
@@ -114,9 +121,9 @@ def test_the_evaluation_report_is_sliced_by_the_columns_asked_for(content: Knowl
         encoding="utf-8",
     )
     with pytest.raises(EvaluationFileError, match="no column topic"):
-        read_questions(questions, content, by=["topic"])
-    kb = KnowledgeBase(content, CharEncoder())
-    report = evaluate(kb, read_questions(questions, content, by=["kind"]), by=["kind"])
+        read_questions(questions, vectors_only, by=["topic"])
+    kb = KnowledgeBase(vectors_only, CharEncoder())
+    report = evaluate(kb, read_questions(questions, vectors_only, by=["kind"]), by=["kind"])
     assert set(report.by["kind"]) == {"direct", "unanswerable"}
     assert report.by["kind"]["direct"].answerable == 2
     assert report.by["kind"]["unanswerable"].unanswerable == 1

@@ -156,6 +156,7 @@ class KioskService:
         nlu = self.services.nlu
         for text, lang in _WARM_UP:
             await anyio.to_thread.run_sync(partial(nlu.parse, text, lang=lang))
+        await anyio.to_thread.run_sync(self.services.warm_knowledge)  # indexed before the first question
         if self.voice is not None:
             await anyio.to_thread.run_sync(self.voice.recognizer.model)  # Whisper loads before the first customer
             if self.voice.repairer is not None:
