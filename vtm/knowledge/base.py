@@ -1,10 +1,11 @@
 """``KnowledgeBase``: a customer's question in, an entry's answer or a decline out.
 
 normalise (as the NLU does) -> e5 similarity to every question variant and phrasing (per entry,
-the best blended with the second best), BM25 over the entry's variants in the question's language,
-and the entry classifier's probability (:mod:`vtm.knowledge.classifier`) -> fused score per entry ->
-answer with the best entry only if its score reaches the calibrated
-threshold in ``settings.yaml``, otherwise decline with the prompt that offers a colleague.
+the best blended with the second best) and BM25 over the entry's texts in the question's language
+-> fused score per entry; the entry classifier (:mod:`vtm.knowledge.classifier`) gives the
+probability that no entry answers -> answer with the best entry only if its score reaches the
+calibrated threshold in ``settings.yaml`` and that probability stays within ``outside_ceiling``,
+otherwise decline with the prompt that offers a colleague.
 Answers are the bank's texts with figures filled in at load; nothing is generated.
 
 Usage::
@@ -57,7 +58,6 @@ def _indexed_texts(entry: Entry, lang: Lang) -> list[str]:
 def prepare_index(content_root: Path, models_path: Path) -> Path:
     """Fill the cache (``vtm models prepare``): every phrasing's e5 vector and the fitted entry classifier,
     with all cores, so that no kiosk spends the minute and a half this takes on one thread at start."""
-    from vtm.knowledge.loader import load_knowledge
     from vtm.nlu.encoder_files import e5_dir
     from vtm.nlu.model.encoder import E5Encoder
 

@@ -292,12 +292,10 @@ def _load_phrasings(
         if path.name == OUT_OF_SCOPE_FILE:
             continue
         doc = _validate(PhrasingsFile, path, problems)
-        if doc is None:
+        if doc is None or ids is None:
             continue
         for entry_id, texts in doc.phrasings.items():
             where = f"phrasings.{entry_id}"
-            if ids is None:
-                continue
             if entry_id not in ids:
                 problems.append(ContentProblem(str(path), where, f"no entry {entry_id!r} in entries/"))
             elif entry_id in found:
