@@ -79,17 +79,18 @@ def _training_texts(content: KnowledgeContent) -> set[str]:
     return texts
 
 
+@pytest.mark.parametrize("name", ["blind3", "blind4"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_held_out_set_blind3_shares_no_question_with_what_retrieval_learns_from(
-    content: KnowledgeContent, lang: str
+def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
+    content: KnowledgeContent, name: str, lang: str
 ) -> None:
-    """``tests/data/kb/blind3/README.md``: rows equal to a training text were removed, unread, when the
-    set arrived; this keeps it so as entries and phrasings are edited."""
-    path = DATA / "blind3" / f"{lang}.csv"
+    """``tests/data/kb/blind4/README.md``: rows equal to a training text were removed, unread, when a
+    set arrived or the training texts grew; this keeps it so as entries and phrasings are edited."""
+    path = DATA / name / f"{lang}.csv"
     questions = read_questions(path, content, by=["kind", "id"])
-    assert len(questions) >= 390
+    assert len(questions) >= 390  # at least 300 answerable and 75 to decline in each
     assert {q.lang for q in questions} == {lang}
-    assert sum(q.entry is None for q in questions) >= 80
+    assert sum(q.entry is None for q in questions) >= 75
     assert {q.columns["kind"] for q in questions} == {"direct", "colloquial", "indirect", "elderly", "asr_slip",
                                                        "unanswerable"}
     training = _training_texts(content)
