@@ -18,6 +18,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,11 +39,13 @@ __all__ = ["KnowledgeBase", "Ranking", "cache_dir", "prepare_index"]
 
 
 class Ranking(NamedTuple):
-    """Every entry ranked for one question, and the classifier's probability that none answers it."""
+    """Every entry ranked for one question, the classifier's probability that none answers it, and
+    the normalised question's length in characters."""
 
     lang: Lang
     candidates: tuple[Candidate, ...]
     outside: float | None
+    length: int = 0
 
 
 def cache_dir(models_path: Path) -> Path:
@@ -142,26 +145,32 @@ class KnowledgeBase:
         normalized = normalize(text, lang).text
         language: Lang = lang or detect_lang(normalized)
         if not normalized.strip():
-            return Ranking(language, (), None)
+            return Ranking(language, (), None, 0)
         fused, dense, lexical, outside = self._fused(normalized, language)
         order = np.argsort(-fused, kind="stable")
         return Ranking(language, tuple(
             Candidate(self._entries[i].id, float(fused[i]), float(dense[i]), float(lexical[i])) for i in order
-        ), outside)
+        ), outside, len(normalized))
 
     def answers(self, ranking: Ranking, threshold: float | None = None) -> bool:
         """Whether the best entry of ``ranking`` is answered with: its score reaches the language's threshold
-        (or ``threshold``), and the classifier does not take the question for one no entry answers."""
+        (or ``threshold``), lowered for a long question by ``length_relief``, and the classifier does not
+        take the question for one no entry answers."""
         if not ranking.candidates:
             return False
         s = self.settings
+        zh = ranking.lang == "zh"
         if threshold is None:
-            threshold = s.threshold.zh if ranking.lang == "zh" else s.threshold.en
+            threshold = s.threshold.zh if zh else s.threshold.en
+        if s.length_relief is not None:
+            start = s.length_from.zh if zh else s.length_from.en
+            relief = s.length_relief.zh if zh else s.length_relief.en
+            threshold -= relief * max(0.0, math.log(max(ranking.length, 1) / start))
         if ranking.candidates[0].score < threshold:
             return False
         if ranking.outside is None or s.outside_ceiling is None:
             return True
-        return ranking.outside <= (s.outside_ceiling.zh if ranking.lang == "zh" else s.outside_ceiling.en)
+        return ranking.outside <= (s.outside_ceiling.zh if zh else s.outside_ceiling.en)
 
     def ask(self, text: str, lang: Lang | None = None) -> Answer | Decline:
         """Answer ``text`` from the entry that matches it best, or decline when none is close enough.

@@ -252,10 +252,25 @@ class Thresholds(_Doc):
     en: float = Field(ge=0, le=1)
 
 
+class LengthFrom(_Doc):
+    """Question length, in characters, per language, from which ``length_relief`` applies."""
+
+    zh: int = Field(ge=1, le=500)
+    en: int = Field(ge=1, le=2000)
+
+
 class RetrievalSettings(_Doc):
     """How a question is matched and when the kiosk answers (see docs/knowledge.md, calibration)."""
 
     threshold: Thresholds = Field(description="Answer only when the best fused score reaches this")
+    length_relief: Thresholds | None = Field(
+        default=None,
+        description="Lower the threshold by this much per e-fold of question length beyond `length_from` "
+                    "characters: a long, rambling question is less similar to any short phrasing (None: off)",
+    )
+    length_from: LengthFrom = Field(
+        default_factory=lambda: LengthFrom(zh=8, en=40), description="Characters from which the relief starts"
+    )
     outside_ceiling: Thresholds | None = Field(
         default=None,
         description="Decline when the entry classifier's probability that no entry answers is above this "

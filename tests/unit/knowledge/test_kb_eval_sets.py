@@ -79,7 +79,7 @@ def _training_texts(content: KnowledgeContent) -> set[str]:
     return texts
 
 
-@pytest.mark.parametrize("name", ["blind3", "blind4"])
+@pytest.mark.parametrize("name", ["blind3", "blind4", "blind5"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
     content: KnowledgeContent, name: str, lang: str
@@ -88,7 +88,7 @@ def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
     set arrived or the training texts grew; this keeps it so as entries and phrasings are edited."""
     path = DATA / name / f"{lang}.csv"
     questions = read_questions(path, content, by=["kind", "id"])
-    assert len(questions) >= 390  # at least 300 answerable and 75 to decline in each
+    assert len(questions) >= 380  # about 300 answerable and 80 to decline in each
     assert {q.lang for q in questions} == {lang}
     assert sum(q.entry is None for q in questions) >= 75
     assert {q.columns["kind"] for q in questions} == {"direct", "colloquial", "indirect", "elderly", "asr_slip",

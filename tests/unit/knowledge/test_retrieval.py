@@ -11,9 +11,12 @@ import torch
 from knowledge_helpers import ROOT, CharEncoder, without_classifier
 
 from vtm.knowledge import Answer, Decline, EvaluationFileError, KnowledgeBase, KnowledgeContent, load_knowledge
+from vtm.knowledge.base import Ranking
 from vtm.knowledge.dense import DenseIndex
 from vtm.knowledge.evaluate import evaluate, read_questions
 from vtm.knowledge.lexical import tokenize
+from vtm.knowledge.models import Thresholds
+from vtm.knowledge.results import Candidate
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +131,18 @@ def test_the_evaluation_report_is_sliced_by_the_columns_asked_for(vectors_only: 
     assert report.by["kind"]["direct"].answerable == 2
     assert report.by["kind"]["unanswerable"].unanswerable == 1
     assert report.as_dict()["by"]["kind"]["direct"]["answerable"] == 2
+
+
+def test_a_long_question_needs_a_lower_score_by_the_length_relief(vectors_only: KnowledgeContent) -> None:
+    kb = KnowledgeBase(vectors_only, CharEncoder())
+    relief = Thresholds(zh=0.08, en=0.06)
+    kb.settings = kb.settings.model_copy(update={"threshold": Thresholds(zh=0.7, en=0.6), "length_relief": relief})
+    best = (Candidate("balance.how", 0.57, 0.0, 0.0),)
+    short, long_ = Ranking("en", best, None, 40), Ranking("en", best, None, 120)  # from 40 characters on
+    assert not kb.answers(short)  # 0.57 < 0.60
+    assert kb.answers(long_)  # 0.57 >= 0.60 - 0.06 * ln(120 / 40) = 0.534
+    kb.settings = kb.settings.model_copy(update={"length_relief": None})
+    assert not kb.answers(long_)
+    assert not kb.answers(Ranking("zh", (Candidate("balance.how", 0.65, 0.0, 0.0),), None, 8))  # zh from 8
+    kb.settings = kb.settings.model_copy(update={"length_relief": relief})
+    assert kb.answers(Ranking("zh", (Candidate("balance.how", 0.65, 0.0, 0.0),), None, 24))  # 0.7 - 0.088
