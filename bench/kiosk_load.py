@@ -32,7 +32,6 @@ import json
 import os
 import random
 import re
-import secrets
 import signal
 import socket
 import statistics
@@ -41,18 +40,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from vtm.audit.db import scratch_schema
 from vtm.audit.journal_model import journal_table
 from vtm.banking.sandbox import SandboxBank, create_bank_engine
 from vtm.banking.sandbox.ledger import check_ledger
@@ -313,20 +312,6 @@ def count(bank_url: str, records_url: str, stats: Stats) -> dict[str, int]:
     }
 
 
-@contextlib.contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    schema = f"bench_kiosk_{secrets.token_hex(4)}"
-    admin: Engine = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 # A run ------------------------------------------------------------------------------------------------------
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -357,7 +342,7 @@ def run(backend: str, n: int, args: argparse.Namespace, base_url: str | None) ->
     with contextlib.ExitStack() as stack:
         if backend == "postgres":
             assert base_url is not None
-            url = stack.enter_context(postgres_schema(base_url))
+            url = stack.enter_context(scratch_schema(base_url, "bench_kiosk"))
             bank_url = records_url = url
         else:
             bank_url = f"sqlite:///{data_dir / 'bank.sqlite3'}"

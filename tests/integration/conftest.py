@@ -23,18 +23,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from starlette.types import ASGIApp
 
+from vtm.audit.db import scratch_schema
 from vtm.banking.http_client import HttpCoreBanking, RequestSigner
 from vtm.banking.http_server import create_app
 from vtm.banking.port import CoreBanking
@@ -117,20 +119,7 @@ def postgres_schema() -> PostgresSchema:
     if not base:
         pytest.skip(os.environ.get("VTM_TEST_POSTGRES_SKIP_REASON", "VTM_TEST_POSTGRES_URL is not set"))
 
-    @contextmanager
-    def schema_url(prefix: str) -> Iterator[str]:
-        schema = f"{prefix}_{secrets.token_hex(4)}"
-        admin = create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield f"{base}?options=-csearch_path%3D{schema}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-
-    return schema_url
+    return partial(scratch_schema, base)
 
 
 @pytest.fixture(scope="session")

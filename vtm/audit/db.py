@@ -10,11 +10,14 @@ chain and the records above it (the operation journal) open it the same way.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
-__all__ = ["records_engine"]
+__all__ = ["records_engine", "scratch_schema"]
 
 _BUSY_TIMEOUT_S = 10.0
 
@@ -32,3 +35,19 @@ def records_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+@contextmanager
+def scratch_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables go to a schema of their own (``<prefix>_<random>``), dropped with
+    everything in it afterwards: for tests and benchmarks that share one server, never for a kiosk."""
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
