@@ -3,17 +3,21 @@
 Run::
 
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv            # the shipped pack's figures
-    .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --sweep    # calibration grid
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --errors   # missed / false rows
-    .venv/bin/python bench/fraud.py tests/data/fraud/blind.csv --json           # aggregate figures only
+    .venv/bin/python bench/fraud.py tests/data/fraud/blind3.csv --json          # aggregate figures only
+    # calibration grid on the pooled development sets, and the pick by the rule written down first:
+    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2}.csv --sweep --pick 0.97
 
-The CSV has the columns ``text,label,fraud_type,lang`` (``label`` fraud|benign). Each row is one
-thing a customer says; it is *caught* when a warning-level fraud rule of the pack fires on it at
-``transfer.payee`` (the first transfer checkpoint): the phrase rule (``fraud_cue``), the semantic
-rule (``fraud_semantic``), or both. The rules run exactly as the gate runs them: the pack's own
-figures and the kiosk's e5 encoder. ``--sweep`` and ``--errors`` are for a calibration set
-(``calibration.csv``, written blind by another writer; ``dev.csv``, the exemplars' author's own):
-a blind set stays unread so that it remains independent of the exemplars and the thresholds.
+Several CSVs are pooled into one set. The CSV has the columns ``text,label,fraud_type,lang``
+(``label`` fraud|benign). Each row is one thing a customer says; it is *caught* when a
+warning-level fraud rule of the pack fires on it at ``transfer.payee`` (the first transfer
+checkpoint): the phrase rule (``fraud_cue``), the semantic rule (``fraud_semantic``), or both.
+The rules run exactly as the gate runs them: the pack's own figures and the kiosk's e5 encoder.
+``--sweep`` and ``--errors`` are for development sets (``calibration.csv``, written blind by
+another writer; ``dev.csv``, the exemplars' author's own; ``blind.csv`` and ``blind2.csv`` once
+their held-out runs were done): a held-out set stays unread so that it remains independent of
+the exemplars and the thresholds. ``--pick R`` prints the setting with the fewest false alarms
+among those whose recall is at least R on the pooled rows.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from vtm.compliance import Effect, Gate, GateContext, SessionFacts, load_pack
-from vtm.compliance.checks import FraudSemanticParams
 from vtm.compliance.pack import Rule
 from vtm.kiosk.bootstrap import nlu_embedder
 
@@ -112,19 +115,21 @@ def summarise(rows: list[Row], caught: list[bool]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("csv", type=Path, nargs="?", default=ROOT / "tests" / "data" / "fraud" / "calibration.csv")
+    parser.add_argument("csv", type=Path, nargs="*", default=[ROOT / "tests" / "data" / "fraud" / "calibration.csv"])
     parser.add_argument("--pack", type=Path, default=ROOT / "compliance" / "policy.yaml")
     parser.add_argument("--models-dir", type=Path, default=None, help="prepared models (default: $VTM_MODELS_DIR)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.add_argument("--errors", action="store_true", help="missed and falsely flagged rows (not on a blind set)")
     parser.add_argument("--sweep", action="store_true", help="recall / false alarms over a grid (not on a blind set)")
+    parser.add_argument("--pick", type=float, default=None, metavar="RECALL",
+                        help="with --sweep: the fewest false alarms at recall >= RECALL")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
     models = args.models_dir or Path(os.environ.get("VTM_MODELS_DIR", Path.home() / ".local/share/vtm/models"))
-    rows = read_rows(args.csv)
+    rows = [row for path in args.csv for row in read_rows(path)]
     pack = load_pack(args.pack)
     started = time.perf_counter()
     gate = Gate(pack, embedder=nlu_embedder(models), embedding_cache=models / "fraud-exemplars")
@@ -146,7 +151,7 @@ def main() -> None:
     caught = [any(by_rule[r.id][i] for r in rules) for i in range(len(rows))]
 
     report: dict[str, Any] = {
-        "csv": str(args.csv),
+        "csv": " ".join(str(path) for path in args.csv),
         "rows": len(rows),
         "policy_version": pack.short_version,
         "rules": [r.id for r in rules],
@@ -159,7 +164,10 @@ def main() -> None:
         },
     }
     if args.sweep:
-        report["sweep"] = sweep(gate, rows)
+        report["sweep"] = sweep(gate, rows, models)
+        if args.pick is not None:
+            eligible = [line for line in report["sweep"] if (line["recall"] or 0) >= args.pick]
+            report["pick"] = min(eligible, key=lambda line: (line["false_alarm_rate"], -line["recall"]), default=None)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -170,29 +178,42 @@ def main() -> None:
                 print(f"{'MISSED' if row.fraud else 'FALSE '} [{row.lang} {row.fraud_type or '-'}] {row.text}")
 
 
-def sweep(gate: Gate, rows: list[Row]) -> list[dict[str, Any]]:
-    """Semantic rule alone, over a grid of (k, min_score, min_margin): for calibration, never on a blind set."""
-    index = gate.resources.semantic
-    if index is None:
+SWEEP_K = (5, 8)
+SWEEP_C = (16.0, 64.0, 256.0)
+SWEEP_WEIGHT = (0.0, 0.01, 0.02, 0.03, 0.05)
+
+
+def sweep(gate: Gate, rows: list[Row], models: Path) -> list[dict[str, Any]]:
+    """Semantic rule alone, over a grid of (k, C, classifier weight, min_margin) at ``min_score``
+    0.2: for calibration, never on a held-out set."""
+    from vtm.compliance.semantic import SemanticIndex
+
+    if gate.pack.exemplars is None:
         return []
+    index = SemanticIndex(gate.pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
+                          classifier_cs=SWEEP_C, remember=len(rows) + 1)
+    fraud_rows = np.array([row.fraud for row in rows])
     out = []
-    for k in (1, 3, 5, 8):
-        matches = [index.match([row.text], k)[0] for row in rows]
-        for min_score in (0.0, 0.2, 0.3):
-            for min_margin in np.arange(-0.02, 0.0451, 0.005):
-                params = FraudSemanticParams(neighbours=k, min_score=min_score, min_margin=float(min_margin))
-                fired = [m.score >= params.min_score and m.margin >= params.min_margin for m in matches]
-                fraud = [f for f, r in zip(fired, rows, strict=True) if r.fraud]
-                benign = [f for f, r in zip(fired, rows, strict=True) if not r.fraud]
-                out.append(
-                    {
-                        "k": k,
-                        "min_score": min_score,
-                        "min_margin": round(float(min_margin), 3),
-                        "recall": rate(sum(fraud), len(fraud)),
-                        "false_alarm_rate": rate(sum(benign), len(benign)),
-                    }
-                )
+    for k in SWEEP_K:
+        for c in SWEEP_C:
+            matches = index.match([row.text for row in rows], k, c)
+            for weight in SWEEP_WEIGHT:
+                if weight == 0 and c != SWEEP_C[0]:
+                    continue  # the classifier plays no part: one row is enough
+                evidence = np.array([m.evidence(weight) if m.score >= 0.2 else -np.inf for m in matches])
+                for min_margin in np.arange(-0.02, 0.1001, 0.0025):
+                    fired = evidence >= min_margin
+                    out.append(
+                        {
+                            "k": k,
+                            "min_score": 0.2,
+                            "classifier_c": c if weight else None,
+                            "classifier_weight": weight,
+                            "min_margin": round(float(min_margin), 4),
+                            "recall": rate(int(fired[fraud_rows].sum()), int(fraud_rows.sum())),
+                            "false_alarm_rate": rate(int(fired[~fraud_rows].sum()), int((~fraud_rows).sum())),
+                        }
+                    )
     return out
 
 
@@ -210,9 +231,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"\ngate build {report['gate_build_s']} s; semantic check per new utterance "
         f"p50 {lat['p50']} ms, p95 {lat['p95']} ms"
     )
-    for line in report.get("sweep", []):
+    for line in report.get("sweep", []) + ([report["pick"]] if report.get("pick") else []):
         print(
-            f"k={line['k']} min_score={line['min_score']:.2f} min_margin={line['min_margin']:+.3f}"
+            f"{'PICK ' if line is report.get('pick') else ''}k={line['k']} min_score={line['min_score']:.2f} "
+            f"C={line['classifier_c']} weight={line['classifier_weight']} min_margin={line['min_margin']:+.4f}"
             f"  recall {line['recall']}  false alarms {line['false_alarm_rate']}"
         )
 

@@ -32,7 +32,19 @@ def _steps(settings: Settings) -> list[tuple[str, Step]]:
         ("NLU intent model (training, once)", lambda path, cb: prepare_intent_model(path, nlu_data, cb)),
         ("Knowledge index (e5 vectors of the phrasings, entry classifier)",
          lambda path, cb: prepare_index(settings.content_root, path)),
+        ("Fraud exemplars (e5 vectors, fraud-type classifier)", lambda path, cb: _prepare_fraud(settings, path)),
     ]
+
+
+def _prepare_fraud(settings: Settings, models: Path) -> Path:
+    """Build the gate's exemplar vectors and classifiers into their cache, as a kiosk's start would."""
+    from vtm.compliance import Gate
+    from vtm.compliance.pack import default_pack_path, load_pack
+    from vtm.kiosk.bootstrap import nlu_embedder
+
+    cache = models / "fraud-exemplars"
+    Gate(load_pack(default_pack_path(settings.content_root)), embedder=nlu_embedder(models), embedding_cache=cache)
+    return cache
 
 
 def prepare_models(settings: Settings) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console
@@ -84,25 +84,31 @@ def explain(
 def _explain_semantic(pack: PolicyPack, rules: list[Rule], texts: list[str], lang: str) -> None:
     """Judge ``texts`` with the semantic rules' figures (by the words alone, before escalation)."""
     # Imported when --say is given: the encoder (torch, transformers) is too slow for every `vtm` call.
+    from vtm.compliance.checks import FraudSemanticParams
     from vtm.compliance.semantic import SemanticIndex
     from vtm.kiosk.bootstrap import nlu_embedder
 
     models = Path(os.environ.get("VTM_MODELS_DIR") or settings_or_exit().models_path)
     assert pack.exemplars is not None  # checked by the caller
-    index = SemanticIndex(pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars")
-    for rule in rules:
-        k, min_score, min_margin = rule.params.neighbours, rule.params.min_score, rule.params.min_margin  # type: ignore[attr-defined]  # fraud_semantic params
-        for match in index.match(texts, k):
-            fires = match.score >= min_score and match.margin >= min_margin
+    params = [cast(FraudSemanticParams, rule.params) for rule in rules]
+    index = SemanticIndex(pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
+                          classifier_cs=[c for p in params if (c := p.classifier) is not None])
+    for rule, p in zip(rules, params, strict=True):
+        for match in index.match(texts, p.neighbours, p.classifier):
+            fires = p.fires(match)
             status = "MATCHES" if fires else "no match"
-            if fires and rule.params.escalate_when is not None:  # type: ignore[attr-defined]
+            if fires and p.escalate_when is not None:
                 status += " (fires only with a risk factor, see escalate_when)"
             label = pack.exemplars.label(match.exemplar.fraud_type, lang)
+            evidence = f"margin over benign {match.margin:+.3f}"
+            if match.fraud_probability is not None:
+                evidence += (f" + {p.classifier_weight} x log-odds of the classifier's fraud probability "
+                             f"{match.fraud_probability:.3f} = evidence {match.evidence(p.classifier_weight):+.3f}")
             out.print(
                 f"{rule.id}: {status}  {match.utterance!r}\n"
                 f"  closest fraud line {match.exemplar.id} ({label}): {match.exemplar.text}\n"
-                f"  score {match.score:.3f} (>= {min_score}), margin over benign {match.margin:+.3f} "
-                f"(>= {min_margin}); closest benign {match.nearest_benign.id}: {match.nearest_benign.text}",
+                f"  score {match.score:.3f} (>= {p.min_score}), {evidence} (>= {p.min_margin})\n"
+                f"  closest benign {match.nearest_benign.id}: {match.nearest_benign.text}",
                 highlight=False,
                 markup=False,
             )

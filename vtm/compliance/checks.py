@@ -24,7 +24,7 @@ from vtm.banking.pin_rules import PinWeakness
 from vtm.compliance.context import AuthFactor, Consent, GateContext
 from vtm.compliance.errors import EmbedderRequired
 from vtm.compliance.matching import PhraseMatcher, WatchIndex
-from vtm.compliance.semantic import SemanticIndex
+from vtm.compliance.semantic import SemanticIndex, SemanticMatch
 
 __all__ = ["CHECKS", "CheckSpec", "Finding", "PackResources", "effective_factors"]
 
@@ -348,9 +348,26 @@ class FraudSemanticParams(_Params):
         ge=-1, le=1, description="Least fraud score (centred cosine, mean of the k closest fraud lines)"
     )
     min_margin: float = Field(
-        ge=-1, le=1, description="Least lead of the fraud score over the benign score (same k)"
+        ge=-1, le=1,
+        description="Least evidence: the lead of the fraud score over the benign score (same k), "
+        "plus classifier_weight times the classifier's log-odds of fraud",
+    )
+    classifier_weight: float = Field(
+        default=0.0, ge=0, le=1, description="Weight of the learned boundary's log-odds in the evidence (0: off)"
+    )
+    classifier_c: float = Field(
+        default=64.0, gt=0, le=10_000, description="Inverse regularisation of that classifier (scikit-learn C)"
     )
     escalate_when: Escalation | None = Field(default=None, description="Fire only in these combinations")
+
+    @property
+    def classifier(self) -> float | None:
+        """The C to fit a classifier with, or None when the rule does not use one."""
+        return self.classifier_c if self.classifier_weight > 0 else None
+
+    def fires(self, match: SemanticMatch) -> bool:
+        """Whether one utterance's match is a hit by these figures (before any escalation)."""
+        return match.score >= self.min_score and match.evidence(self.classifier_weight) >= self.min_margin
 
 
 @check("fraud_semantic", FraudSemanticParams, needs_embedder=True)
@@ -360,15 +377,15 @@ def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -
         raise EmbedderRequired(["fraud_semantic"])
     hits = [
         m
-        for m in r.semantic.match(ctx.session.recent_utterances, p.neighbours)
-        if m.score >= p.min_score and m.margin >= p.min_margin
+        for m in r.semantic.match(ctx.session.recent_utterances, p.neighbours, p.classifier)
+        if p.fires(m)
     ]
     if not hits:
         return None
     risk = _escalation(ctx, p.escalate_when)
     if risk is None:
         return None
-    best = max(hits, key=lambda m: m.margin)
+    best = max(hits, key=lambda m: m.evidence(p.classifier_weight))
     return Finding(
         {
             "fraud_type": best.exemplar.fraud_type,
@@ -377,6 +394,10 @@ def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -
             "utterance": best.utterance,
             "score": round(best.score, 4),
             "margin": round(best.margin, 4),
+            **({} if best.fraud_probability is None else {
+                "fraud_probability": round(best.fraud_probability, 4),
+                "evidence": round(best.evidence(p.classifier_weight), 4),
+            }),
             "similarity": round(best.similarity, 4),
             "nearest_benign_id": best.nearest_benign.id,
             **risk,

@@ -93,7 +93,8 @@ class Gate:
         if needing:
             if embedder is None or pack.exemplars is None:
                 raise EmbedderRequired(needing)
-            index = SemanticIndex(pack.exemplars, embedder, cache_dir=embedding_cache)
+            classifier_cs = [c for r in pack.rules if (c := getattr(r.params, "classifier", None)) is not None]
+            index = SemanticIndex(pack.exemplars, embedder, cache_dir=embedding_cache, classifier_cs=classifier_cs)
             self.resources = dataclasses.replace(pack.resources, semantic=index)
 
     @property

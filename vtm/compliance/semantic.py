@@ -15,22 +15,30 @@ How an utterance is scored (the figures are rule parameters, ``fraud_semantic`` 
    "pay a fee first" scripts too; the margin asks whether it is *closer* to the scripts than to
    the ordinary reasons, which a single absolute threshold cannot. Averaging ``k`` neighbours
    keeps one odd exemplar from deciding alone.
-3. The nearest fraud line names the fraud type and the exemplar in the verdict.
+3. Optionally (``classifier_weight`` > 0) a learned boundary adds its evidence: a softmax
+   classifier (:mod:`vtm.common.classifier`, one class per fraud type plus one for the benign lines)
+   fitted on the same centred exemplar vectors gives ``fraud_probability``, the probability of
+   any fraud type; ``evidence = margin + classifier_weight * log-odds(fraud_probability)``. The
+   neighbours judge by the closest lines, the classifier by all of them: on the development sets
+   the sum raised fewer false alarms than either alone at the same recall (docs/compliance.md).
+4. The nearest fraud line names the fraud type and the exemplar in the verdict.
 
 Exemplar embeddings are computed once per (exemplar file hash, embedder model id) and cached as
 a ``.npy`` file when a cache folder is given; utterance embeddings are memoised per text, so the
-four transfer checkpoints of one session embed each utterance once.
+four transfer checkpoints of one session embed each utterance once. Fitted classifiers are
+cached in the same folder, named by the hash of their training vectors and settings.
 
 Usage::
 
-    index = SemanticIndex(pack.exemplars, embedder, cache_dir=models_path / "fraud-exemplars")
-    best = index.best(["派出所打电话说我的卡牵扯到案子"], neighbours=3)
-    best.exemplar.fraud_type, best.score, best.margin
+    index = SemanticIndex(pack.exemplars, embedder, cache_dir=models_path / "fraud-exemplars", classifier_cs=[64.0])
+    best = index.best(["派出所打电话说我的卡牵扯到案子"], neighbours=3, classifier_c=64.0)
+    best.exemplar.fraud_type, best.score, best.margin, best.fraud_probability, best.evidence(0.02)
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 import unicodedata
@@ -43,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vtm.common.canonical import sha256_hex
+from vtm.common.classifier import SoftmaxClassifier
 from vtm.common.memo import Memo
 from vtm.compliance.exemplars import Exemplar, ExemplarSet
 
@@ -57,6 +66,7 @@ PREPARATION_VERSION = "fraud-semantic-v1"
 
 _BATCH = 32
 _MEMO = 512  # utterances remembered (a session has at most a handful)
+_P_FLOOR = 1e-6  # log-odds are taken of a probability kept within [floor, 1 - floor]
 
 
 class TextEmbedder(Protocol):
@@ -95,10 +105,19 @@ class SemanticMatch:
     benign_score: float
     """Mean similarity of the ``k`` closest benign lines."""
     nearest_benign: Exemplar
+    fraud_probability: float | None = None
+    """The classifier's probability of any fraud type (None when no classifier was asked for)."""
 
     @property
     def margin(self) -> float:
         return self.score - self.benign_score
+
+    def evidence(self, classifier_weight: float) -> float:
+        """The margin plus ``classifier_weight`` times the classifier's log-odds of fraud."""
+        if classifier_weight == 0 or self.fraud_probability is None:
+            return self.margin
+        p = min(max(self.fraud_probability, _P_FLOOR), 1 - _P_FLOOR)
+        return self.margin + classifier_weight * math.log(p / (1 - p))
 
 
 def _normalise(matrix: Matrix) -> Matrix:
@@ -110,7 +129,18 @@ def _normalise(matrix: Matrix) -> Matrix:
 class SemanticIndex:
     """The exemplar set embedded and centred; scores utterances against it."""
 
-    def __init__(self, exemplars: ExemplarSet, embedder: TextEmbedder, *, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        exemplars: ExemplarSet,
+        embedder: TextEmbedder,
+        *,
+        cache_dir: Path | None = None,
+        classifier_cs: Sequence[float] = (),
+        remember: int = _MEMO,
+    ) -> None:
+        """``classifier_cs``: the regularisation strengths the rules ask for; each classifier is
+        fitted here (or read from ``cache_dir``), so no customer's turn waits for a fit.
+        ``remember``: how many utterance vectors are memoised (a benchmark sweeping a set keeps all)."""
         self.exemplars = exemplars
         self.embedder = embedder
         self.key = sha256_hex(f"{PREPARATION_VERSION}\n{exemplars.content_hash}\n{embedder.model_id}")
@@ -120,7 +150,13 @@ class SemanticIndex:
         n_fraud = len(exemplars.fraud)
         self._fraud = centred[:n_fraud]
         self._benign = centred[n_fraud:]
-        self._memo: Memo[str, Matrix] = Memo(_MEMO)
+        self._memo: Memo[str, Matrix] = Memo(remember)
+        types = list(dict.fromkeys(e.fraud_type for e in exemplars.fraud))
+        labels = np.array([1 + types.index(e.fraud_type) for e in exemplars.fraud] + [0] * len(exemplars.benign))
+        self._classifiers = {
+            float(c): SoftmaxClassifier.fit(centred, labels, 1 + len(types), float(c), cache_dir)
+            for c in dict.fromkeys(classifier_cs)
+        }
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
         rows = [self.embedder.embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
@@ -161,8 +197,14 @@ class SemanticIndex:
             known[text] = row
         return np.stack([known[t] for t in texts])
 
-    def match(self, utterances: Sequence[str], neighbours: int) -> list[SemanticMatch]:
-        """One :class:`SemanticMatch` per non-empty utterance, in order."""
+    def match(
+        self, utterances: Sequence[str], neighbours: int, classifier_c: float | None = None
+    ) -> list[SemanticMatch]:
+        """One :class:`SemanticMatch` per non-empty utterance, in order; with ``classifier_c`` (one of
+        the ``classifier_cs`` the index was built with) each carries the classifier's fraud probability."""
+        classifier = None if classifier_c is None else self._classifiers.get(float(classifier_c))
+        if classifier_c is not None and classifier is None:
+            raise ValueError(f"no classifier was fitted with C={classifier_c} (built: {sorted(self._classifiers)})")
         originals = [u for u in utterances if prepare_text(u)]
         if not originals:
             return []
@@ -185,10 +227,19 @@ class SemanticIndex:
                     score=float(top_fraud.mean()),
                     benign_score=float(top_benign.mean()),
                     nearest_benign=self.exemplars.benign[int(benign_row.argmax())],
+                    fraud_probability=None if classifier is None
+                    else float(1.0 - classifier.probabilities(vectors[row])[0]),
                 )
             )
         return out
 
-    def best(self, utterances: Sequence[str], neighbours: int) -> SemanticMatch | None:
-        """The utterance with the largest margin (the most fraud-like), or None without words."""
-        return max(self.match(utterances, neighbours), key=lambda m: m.margin, default=None)
+    def best(
+        self, utterances: Sequence[str], neighbours: int, classifier_c: float | None = None,
+        classifier_weight: float = 0.0,
+    ) -> SemanticMatch | None:
+        """The utterance with the most evidence (the most fraud-like), or None without words."""
+        return max(
+            self.match(utterances, neighbours, classifier_c),
+            key=lambda m: m.evidence(classifier_weight),
+            default=None,
+        )

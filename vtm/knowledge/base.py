@@ -2,7 +2,7 @@
 
 normalise (as the NLU does) -> e5 similarity to every question variant and phrasing (per entry,
 the best blended with the second best) and BM25 over the entry's texts in the question's language
--> fused score per entry; the entry classifier (:mod:`vtm.knowledge.classifier`) gives the
+-> fused score per entry; the entry classifier (:mod:`vtm.common.classifier`) gives the
 probability that no entry answers -> answer with the best entry only if its score reaches the
 calibrated threshold in ``settings.yaml`` and that probability stays within ``outside_ceiling``,
 otherwise decline with the prompt that offers a colleague.
@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from vtm.knowledge.classifier import EntryClassifier
+from vtm.common.classifier import SoftmaxClassifier
 from vtm.knowledge.dense import DenseIndex, SentenceEncoder, embed_cached
 from vtm.knowledge.lexical import LexicalIndex
 from vtm.knowledge.loader import LANGS, Entry, KnowledgeContent, load_knowledge
@@ -82,14 +82,14 @@ class KnowledgeBase:
         )
         groups = [[t for lang in LANGS for t in _indexed_texts(e, lang)] for e in self._entries]
         self._dense = DenseIndex.build(encoder, groups, cache)
-        self._classifier: EntryClassifier | None = None
+        self._classifier: SoftmaxClassifier | None = None
         outside = [normalize(t, lang).text for lang in LANGS for t in content.out_of_scope[lang]]
         self._knows_outside = bool(outside)
         if self.settings.classifier_weight > 0 or (outside and self.settings.outside_ceiling is not None):
             vectors = np.concatenate([self._dense.matrix, embed_cached(encoder, outside, cache)]) if outside \
                 else self._dense.matrix
             labels = np.repeat(np.arange(len(groups) + 1), [*(len(g) for g in groups), len(outside)])
-            self._classifier = EntryClassifier.fit(
+            self._classifier = SoftmaxClassifier.fit(
                 vectors, labels, len(groups) + (1 if outside else 0), self.settings.classifier_c, cache
             )
 

@@ -66,7 +66,13 @@ def test_a_fraud_script_in_new_words_gets_a_warning_naming_type_exemplar_and_sco
     assert details["exemplar"] == exemplar.text != text
     assert details["utterance"] == text
     assert details["score"] >= figure(pack, "FRAUD-SEMANTIC-WARN", "min_score")
-    assert details["margin"] >= figure(pack, "FRAUD-SEMANTIC-WARN", "min_margin")
+    # The shipped rule adds the learned boundary's log-odds to the margin: the verdict shows both.
+    weight = figure(pack, "FRAUD-SEMANTIC-WARN", "classifier_weight")
+    assert weight > 0
+    p = details["fraud_probability"]
+    assert 0.0 < p < 1.0
+    assert details["evidence"] == pytest.approx(details["margin"] + weight * np.log(p / (1 - p)), abs=1e-3)
+    assert details["evidence"] >= figure(pack, "FRAUD-SEMANTIC-WARN", "min_margin")
 
 
 @pytest.mark.parametrize("text", ORDINARY)
@@ -164,6 +170,24 @@ def test_exemplar_vectors_are_computed_once_per_file_and_model(
     SemanticIndex(load_pack(small_pack).exemplars, counting, cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
     assert counting.texts > len(pack.exemplars.all) + 2  # a changed file is a new key
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
+
+
+def test_the_learned_boundary_is_fitted_at_start_cached_and_separates_scripts_from_ordinary_reasons(
+    small_pack: Path, embedder: TextEmbedder, tmp_path: Path
+) -> None:
+    pack = load_pack(small_pack)
+    assert pack.exemplars is not None
+    index = SemanticIndex(pack.exemplars, embedder, cache_dir=tmp_path, classifier_cs=[16.0])
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # fitted once at start, and cached
+    script, ordinary = index.match(["派出所说我的账户涉案 要把钱转去核查", "给房东交下个月的房租"], 5, 16.0)
+    assert script.fraud_probability is not None
+    assert ordinary.fraud_probability is not None
+    assert script.fraud_probability > 0.5 > ordinary.fraud_probability
+    assert script.evidence(0.0) == script.margin  # weight 0: the margin alone, as before
+    assert script.evidence(0.02) > script.margin > ordinary.margin > ordinary.evidence(0.02)
+    assert index.match([NEW_WORDS[0][0]], 5)[0].fraud_probability is None  # no C asked for: no classifier
+    with pytest.raises(ValueError, match="no classifier was fitted with C=64"):
+        index.match([NEW_WORDS[0][0]], 5, 64.0)
 
 
 def test_utterance_vectors_are_centred_and_normalised(gate: Gate) -> None:
@@ -284,3 +308,4 @@ def test_explain_shows_the_semantic_rules_and_how_a_sentence_is_judged(pack_dir:
     flat = "".join(result.output.split())
     assert f"FRAUD-SEMANTIC-WARN:MATCHES'{NEW_WORDS[0][0]}'" in flat
     assert "FRAUD-SEMANTIC-WARN:nomatch'给房东交房租'" in flat
+    assert "log-oddsoftheclassifier'sfraudprobability" in flat  # the learned boundary is shown too

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from knowledge_helpers import CharEncoder, without_classifier
 
+from vtm.common.classifier import SoftmaxClassifier
 from vtm.knowledge import Answer, Decline, KnowledgeBase
-from vtm.knowledge.classifier import EntryClassifier
 from vtm.knowledge.errors import KnowledgeContentError
 from vtm.knowledge.loader import load_knowledge
 
@@ -109,14 +109,14 @@ def test_the_classifier_is_fitted_once_then_read_back_and_refitted_when_damaged(
     centres = rng.normal(size=(3, 16)).astype(np.float32)
     labels = np.repeat(np.arange(3), 20)
     vectors = (centres[labels] + 0.1 * rng.normal(size=(60, 16))).astype(np.float32)
-    first = EntryClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
+    first = SoftmaxClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
     assert [int(np.argmax(first.probabilities(c))) for c in centres] == [0, 1, 2]
     assert first.probabilities(centres[0]).sum() == pytest.approx(1.0, abs=1e-5)
     (cached,) = tmp_path.glob("*.npz")
-    again = EntryClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
+    again = SoftmaxClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.weights, again.weights)
     cached.write_bytes(b"damaged")
-    refitted = EntryClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
+    refitted = SoftmaxClassifier.fit(vectors, labels, 3, c=10.0, cache_dir=tmp_path)
     np.testing.assert_allclose(refitted.weights, first.weights, atol=1e-4)
     with pytest.raises(ValueError, match=r"classes without a training row: \[3\]"):
-        EntryClassifier.fit(vectors, labels, 4, c=10.0)
+        SoftmaxClassifier.fit(vectors, labels, 4, c=10.0)

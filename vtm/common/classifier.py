@@ -1,19 +1,22 @@
-"""The entry classifier: which entry a question belongs to, learnt from the customers' phrasings.
+"""A softmax classifier over sentence vectors: a multinomial logistic regression (scikit-learn).
 
-A multinomial logistic regression (scikit-learn) over the e5 vectors the dense ranker already
-computes: one class per entry, trained on the entry's title, question variants and the phrasings
-in ``knowledge/phrasings/<topic>.yaml`` in both languages, plus one class for questions no entry
-answers (``phrasings/out_of_scope.yaml``). Nearest-variant similarity rewards one lucky phrasing;
-the classifier weighs all of an entry's phrasings against all others', which is what separates
-neighbouring entries (the fee of a loss report from the loss report). Its probability is fused with
-the dense and lexical scores in :class:`vtm.knowledge.base.KnowledgeBase`.
+Two content areas learn a boundary from lines a bank edits, over the e5 vectors they already
+compute, and share this class:
 
-Fitting takes seconds; the fitted weights are cached beside the embeddings, in a file named by the
-SHA-256 of the training vectors, the labels and the settings, so an edit to any phrasing refits.
+- the knowledge base (:class:`vtm.knowledge.base.KnowledgeBase`): one class per entry, trained on
+  its question variants and phrasings, plus one class for questions no entry answers. Nearest-line
+  similarity rewards one lucky phrasing; the classifier weighs all of an entry's lines against all
+  others', which is what separates neighbours (the fee of a loss report from the loss report);
+- the fraud check (:class:`vtm.compliance.semantic.SemanticIndex`): one class per fraud type plus
+  the ordinary reasons, trained on the exemplars; its log-odds of "any fraud type" add to the
+  nearest-neighbour margin.
+
+Fitting takes seconds; the fitted weights are cached in a file named by the SHA-256 of the
+training vectors, the labels and the settings, so an edit to any line refits.
 
 Usage::
 
-    classifier = EntryClassifier.fit(vectors, labels, classes=len(entries) + 1, c=8.0, cache_dir=dir)
+    classifier = SoftmaxClassifier.fit(vectors, labels, classes=len(entries) + 1, c=8.0, cache_dir=dir)
     probabilities = classifier.probabilities(question_vector)   # one per class, summing to 1
 """
 
@@ -28,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CACHE_VERSION", "EntryClassifier"]
+__all__ = ["CACHE_VERSION", "SoftmaxClassifier"]
 
-CACHE_VERSION = "kb-classifier-v1"
+CACHE_VERSION = "softmax-classifier-v1"
 _MAX_ITER = 2000
 
 
@@ -41,7 +44,7 @@ def _digest(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.intp], clas
     return digest.hexdigest()
 
 
-class EntryClassifier:
+class SoftmaxClassifier:
     """Softmax over ``weights @ vector + bias``; immutable and thread-safe after construction."""
 
     def __init__(self, weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32]) -> None:
@@ -58,7 +61,7 @@ class EntryClassifier:
         classes: int,
         c: float,
         cache_dir: Path | None = None,
-    ) -> EntryClassifier:
+    ) -> SoftmaxClassifier:
         """Fit on ``vectors`` (one row per phrasing) labelled ``0 .. classes-1``; every class needs a row.
 
         ``c`` is scikit-learn's inverse regularisation strength (larger: closer fit to the phrasings).
