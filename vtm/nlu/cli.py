@@ -88,13 +88,15 @@ def train() -> None:
     try:
         prepare_e5(settings.models_path)
         with rich_progress() as progress:
-            meta = _parser(settings, train=True, progress=progress).classifier.meta
+            classifier = _parser(settings, train=True, progress=progress).classifier
+            meta = classifier.meta
     except (TrainingDataError, IntentModelError) as exc:
         raise _fail(exc) from exc
     err.print(
         f"intent model {meta.key[:12]}: {meta.train_examples} examples, trained in {meta.train_seconds} s, "
         f"held-out accuracy {meta.holdout_accuracy:.3f} (head alone {meta.holdout_head_accuracy or 0:.3f}), "
-        f"threshold {meta.threshold:.3f}, temperature {meta.temperature:.3f}, "
+        f"threshold {meta.threshold:.3f} (in use: {classifier.threshold:.3f}, dialogs/nlu/calibration.yaml), "
+        f"temperature {meta.temperature:.3f}, "
         f"example bank weight {meta.knn_weight:.2f} (temperature {meta.knn_temperature:.2f})",
         soft_wrap=True,
     )

@@ -267,6 +267,43 @@ def load_training_data(root: Path) -> list[Example]:
     return examples
 
 
+CALIBRATION_FILE = "calibration.yaml"
+
+
+class Calibration(BaseModel):
+    """``<root>/calibration.yaml``: run-time figures chosen on evaluation data, not learnt in training.
+
+    The trained out-of-scope threshold is calibrated on held-out *training* lines, which are
+    written like the rest of the training data; a threshold chosen on independently written
+    development sets (docs/nlu.md) is what customers meet. Absent file or value: the trained one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    out_of_scope_threshold: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="below this confidence in its best intent the model answers out_of_scope",
+    )
+    chosen_on: str = Field(default="", description="which sets, by which rule (for the auditor)")
+
+
+def load_calibration(root: Path) -> Calibration:
+    """Read and validate ``<root>/calibration.yaml`` (an empty :class:`Calibration` when absent)."""
+    file = root / CALIBRATION_FILE
+    if not file.is_file():
+        return Calibration()
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TrainingDataError(file, "", f"cannot read YAML: {exc}") from exc
+    try:
+        return Calibration.model_validate(raw or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        raise TrainingDataError(file, path, first["msg"]) from exc
+
+
 def count_by_intent(examples: list[Example]) -> dict[tuple[Lang, Intent], int]:
     """Number of examples per (language, intent); absent pairs are reported as 0."""
     counter = Counter((e.lang, e.intent) for e in examples)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from vtm.nlu.data import load_training_data
+from vtm.nlu.data import load_calibration, load_training_data
 from vtm.nlu.model import IntentClassifier, TrainConfig
 from vtm.nlu.model.train import OUT_OF_SCOPE, Progress
 from vtm.nlu.normalize import detect_lang, normalize
@@ -57,13 +57,17 @@ class NluParser:
             if self._classifier is None:
                 torch.set_num_threads(1)
                 examples = load_training_data(self.training_root)
-                self._classifier = IntentClassifier.obtain(
+                classifier = IntentClassifier.obtain(
                     self.models_path,
                     examples,
                     self.config,
                     train_if_missing=self.train_if_missing,
                     progress=self.progress,
                 )
+                calibrated = load_calibration(self.training_root).out_of_scope_threshold
+                if calibrated is not None:
+                    classifier.threshold = calibrated
+                self._classifier = classifier
             return self._classifier
 
     def parse(self, text: str, lang: Lang | None = None, today: date | None = None) -> NluResult:

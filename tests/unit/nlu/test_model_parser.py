@@ -75,6 +75,28 @@ def test_parse_without_a_trained_model_says_what_to_do(tmp_path: Path, env: dict
     assert "vtm nlu train" in result.output
 
 
+def test_a_calibrated_threshold_replaces_the_trained_one(env: dict[str, str], tmp_path: Path) -> None:
+    content = Path(env["VTM_CONTENT_DIR"]) / "dialogs" / "nlu"
+    calibrated = tmp_path / "nlu"
+    shutil.copytree(content, calibrated)
+    models = Path(env["VTM_DATA_DIR"]) / "models"
+    trained = NluParser(models, calibrated)
+    # A request the model takes for a task with some doubt: a threshold above its confidence turns it away.
+    text, intent, confidence = next(
+        (t, p.intent, p.confidence) for t in ("卡", "转", "我的卡", "card", "money please", "卡丢了吧")
+        if (p := trained.parse(t, None)).intent != "out_of_scope" and p.confidence < 0.98
+    )
+    assert trained.classifier.threshold <= confidence
+    (calibrated / "calibration.yaml").write_text(
+        f"out_of_scope_threshold: {(confidence + 1) / 2:.4f}\n", encoding="utf-8"
+    )
+    strict = NluParser(models, calibrated)
+    assert strict.classifier.threshold == pytest.approx((confidence + 1) / 2, abs=1e-4)
+    assert strict.classifier.meta.threshold == trained.classifier.meta.threshold  # same artifact, not retrained
+    assert trained.parse(text, None).intent == intent
+    assert strict.parse(text, None).intent == "out_of_scope"
+
+
 def test_english_is_detected_and_understood(parser: NluParser) -> None:
     result = parser.parse("I think somebody stole my card", today=date(2026, 11, 23))
     assert (result.lang, result.intent) == ("en", "report_card_lost")

@@ -55,7 +55,8 @@ class IntentClassifier:
     """The frozen bottom of e5, the trained head, the example bank and the calibration of its artifact.
 
     The distribution is the head's (temperature-scaled) mixed with the bank's nearest-neighbour
-    vote, ``meta.knn_weight`` of the latter; below ``meta.threshold`` the answer is out_of_scope.
+    vote, ``meta.knn_weight`` of the latter; below ``threshold`` (the trained ``meta.threshold``
+    unless a calibrated one replaces it) the answer is out_of_scope.
     """
 
     def __init__(self, encoder: E5Encoder, head: IntentHead, meta: ArtifactMeta, bank: ExampleBank) -> None:
@@ -63,6 +64,7 @@ class IntentClassifier:
         self.head = head.eval()
         self.meta = meta
         self.bank = bank
+        self.threshold = meta.threshold
         # The kiosk asks again for what it already understood: the turn it took early, while the
         # kiosk's previous turn ran (vtm.kiosk.server), and the same short answers all day long.
         self._memo: Memo[str, IntentPrediction] = Memo(_REMEMBERED)
@@ -115,7 +117,7 @@ class IntentClassifier:
         for row in probs.tolist():
             ranking = tuple(sorted(zip(self.meta.labels, row, strict=True), key=lambda p: -p[1]))
             best, confidence = ranking[0]
-            if confidence < self.meta.threshold and best != OUT_OF_SCOPE:
+            if confidence < self.threshold and best != OUT_OF_SCOPE:
                 # Not sure enough of any intent: say so, with how likely "none of the intents" is.
                 best, confidence = OUT_OF_SCOPE, 1.0 - confidence
             out.append(IntentPrediction(best, float(confidence), ranking))
