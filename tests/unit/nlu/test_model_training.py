@@ -51,6 +51,18 @@ def test_training_is_deterministic_for_a_seed(encoder: E5Encoder, examples: list
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+@pytest.mark.parametrize("steps", [1, 2, 3, 10, 11])
+def test_training_runs_whatever_the_number_of_optimiser_steps(
+    encoder: E5Encoder, examples: list[Example], steps: int
+) -> None:
+    # The learning-rate schedule once divided by zero when its warm-up rounded to no step (10 steps).
+    items = model_inputs(examples)
+    config = TrainConfig(tuned_layers=0, epochs=1, batch_size=8, holdout_fraction=0.2, knn_weights=(0.0,))
+    fit_rows = steps * config.batch_size  # the held-out fifth is not trained on
+    outcome = train_intent_head(encoder, items[: round(fit_rows / 0.8)], config)
+    assert outcome.head is not None
+
+
 def test_a_trained_model_is_cached_and_reloaded_without_training(
     models_path: Path, encoder: E5Encoder, examples: list[Example]
 ) -> None:

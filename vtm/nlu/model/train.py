@@ -187,9 +187,13 @@ def _fit(
         groups.append({"params": list(head.layers.parameters()), "lr": config.lr_layers})
     optimiser = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(data.hidden) / config.batch_size)
-    total = steps_per_epoch * config.epochs
+    # OneCycleLR divides by the length of its warm-up phase, which must be at least one step: a tiny
+    # set (a test's slice) gets a longer warm-up share and a schedule of at least 4 steps. Real sets
+    # have hundreds of steps and keep the 10 % warm-up.
+    total = max(steps_per_epoch * config.epochs, 4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=[config.lr_head, config.lr_layers][: len(groups)], total_steps=total, pct_start=0.1
+        optimiser, max_lr=[config.lr_head, config.lr_layers][: len(groups)], total_steps=total,
+        pct_start=min(0.5, max(0.1, 2.0 / total)),
     )
     generator = torch.Generator().manual_seed(config.seed)
     head.train()
