@@ -206,6 +206,13 @@ def _check_script(text: str, lang: Lang) -> None:
         raise ValueError("an en example must not contain Chinese characters (put them in zh/)")
 
 
+def _invalid(file: Path, exc: ValidationError) -> TrainingDataError:
+    """The first problem pydantic found, named by its path inside ``file`` (``examples[3]``)."""
+    first = exc.errors()[0]
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    return TrainingDataError(file, path, first["msg"])
+
+
 def _load_file(file: Path, lang: Lang) -> list[Example]:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -214,9 +221,7 @@ def _load_file(file: Path, lang: Lang) -> list[Example]:
     try:
         content = _IntentFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-        raise TrainingDataError(file, path, first["msg"]) from exc
+        raise _invalid(file, exc) from exc
     if content.lang != lang:
         raise TrainingDataError(file, "lang", f"says {content.lang!r} but the file is in the {lang!r} folder")
     if content.intent.value != file.stem:
@@ -299,9 +304,7 @@ def load_calibration(root: Path) -> Calibration:
     try:
         return Calibration.model_validate(raw or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-        raise TrainingDataError(file, path, first["msg"]) from exc
+        raise _invalid(file, exc) from exc
 
 
 def count_by_intent(examples: list[Example]) -> dict[tuple[Lang, Intent], int]:
