@@ -158,19 +158,16 @@ class KnowledgeBase:
         take the question for one no entry answers."""
         if not ranking.candidates:
             return False
-        s = self.settings
-        zh = ranking.lang == "zh"
+        s, lang = self.settings, ranking.lang
         if threshold is None:
-            threshold = s.threshold.zh if zh else s.threshold.en
+            threshold = s.threshold.of(lang)
         if s.length_relief is not None:
-            start = s.length_from.zh if zh else s.length_from.en
-            relief = s.length_relief.zh if zh else s.length_relief.en
-            threshold -= relief * max(0.0, math.log(max(ranking.length, 1) / start))
+            threshold -= s.length_relief.of(lang) * max(0.0, math.log(max(ranking.length, 1) / s.length_from.of(lang)))
         if ranking.candidates[0].score < threshold:
             return False
         if ranking.outside is None or s.outside_ceiling is None:
             return True
-        return ranking.outside <= (s.outside_ceiling.zh if zh else s.outside_ceiling.en)
+        return ranking.outside <= s.outside_ceiling.of(lang)
 
     def ask(self, text: str, lang: Lang | None = None) -> Answer | Decline:
         """Answer ``text`` from the entry that matches it best, or decline when none is close enough.

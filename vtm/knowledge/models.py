@@ -251,12 +251,18 @@ class Thresholds(_Doc):
     zh: float = Field(ge=0, le=1)
     en: float = Field(ge=0, le=1)
 
+    def of(self, lang: Literal["zh", "en"]) -> float:
+        return self.zh if lang == "zh" else self.en
+
 
 class LengthFrom(_Doc):
     """Question length, in characters, per language, from which ``length_relief`` applies."""
 
     zh: int = Field(ge=1, le=500)
     en: int = Field(ge=1, le=2000)
+
+    def of(self, lang: Literal["zh", "en"]) -> int:
+        return self.zh if lang == "zh" else self.en
 
 
 class RetrievalSettings(_Doc):
