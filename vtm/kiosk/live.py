@@ -6,10 +6,11 @@ dialog, TTS) without a second end-of-turn pass; the replies play through the spe
 Warm the front end (:meth:`VoiceFrontEnd.warm_up`) before calling :func:`run_live`.
 
 * The kiosk must not hear itself: while a reply plays, frames do not reach the detector.
-* Barge-in: while an *interruptible* reply plays, sustained speech on the microphone (voice
-  activity above a higher bar than normal, for ``barge_in_s``) stops it and the customer's turn
-  begins. A non-interruptible reply (fraud warning, disclosure) plays to the end; the session
-  record shows it fully played. This assumes a kiosk microphone with echo cancellation (a
+* Barge-in (:class:`~vtm.speech.listen.BargeIn`): while an *interruptible* reply plays, sustained
+  speech on the microphone (voice activity above a higher bar than normal, for ``barge_in_s``)
+  stops it and the customer's turn begins with the words that interrupted it. A
+  non-interruptible reply (fraud warning, disclosure) plays to the end; the session record
+  shows it fully played. This assumes a kiosk microphone with echo cancellation (a
   beam-forming array or a handset); without one, raise ``barge_in_s`` or set it to 0 to disable.
 * Without a microphone or a speaker, :func:`missing_audio_devices` says exactly what is missing
   and ``vtm kiosk`` stops with that message instead of running deaf or mute.
@@ -32,8 +33,9 @@ from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.voice import VoiceFrontEnd, listen_mode
 from vtm.speech.audio import SAMPLE_RATE
 from vtm.speech.errors import PlaybackUnavailable
+from vtm.speech.listen import BargeIn
 from vtm.speech.playback import Playback, Player, open_player
-from vtm.speech.vad import FRAME, StreamingVad
+from vtm.speech.vad import FRAME
 
 __all__ = ["LiveOptions", "Microphone", "SoundDeviceMicrophone", "missing_audio_devices", "run_live"]
 
@@ -108,27 +110,28 @@ def run_live(dm: DialogManager, front: VoiceFrontEnd, microphone: Microphone, pl
     _say_welcome(front, dm, welcome, player)
     partials = front.partial_asr(dm)
     detector = front.detector(dm, partials)
-    barge_vad = StreamingVad()
-    barge_frames_needed = max(1, round(options.barge_in_s * SAMPLE_RATE / FRAME))
+    barge = BargeIn(options.barge_in_threshold, options.barge_in_s)
     pending: list[tuple[Any, bool]] = []  # (wav path, interruptible) still to play
     playing: Playback | None = None
-    voiced = 0
     for frame in microphone.frames():
+        frame = np.asarray(frame, dtype=np.float32)
+        utterance = None
         if playing is not None and playing.playing:
-            if options.barge_in_s > 0 and playing.interruptible:
-                loud = barge_vad.probability(np.asarray(frame, dtype=np.float32)) >= options.barge_in_threshold
-                voiced = voiced + 1 if loud else 0
-                if voiced >= barge_frames_needed and playing.barge_in():
-                    pending.clear()  # the customer is talking: the rest of this answer is not read out
-                    voiced = 0
-            continue  # not listening while speaking: the kiosk must not hear itself
-        if pending:
+            # Not listening while speaking (the kiosk must not hear itself), except for barge-in.
+            if not (playing.interruptible and barge.push(frame) and playing.barge_in()):
+                continue
+            pending.clear()  # the customer is talking: the rest of this answer is not read out
+            for held in barge.reset():  # their first words go to the detector, not lost
+                utterance = detector.push(held) or utterance
+        elif pending:
             path, interruptible = pending.pop(0)
             playing = player.play(path, interruptible=interruptible)
+            barge.reset()
             continue
-        if dm.session.ended:
+        elif dm.session.ended:
             return
-        utterance = detector.push(np.asarray(frame, dtype=np.float32))
+        else:
+            utterance = detector.push(frame)
         if utterance is None:
             continue
         turn = front.answer(utterance, dm, partials)

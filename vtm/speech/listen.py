@@ -43,6 +43,7 @@ from vtm.speech.smart_turn import TurnCompletion
 from vtm.speech.vad import FRAME, StreamingVad
 
 __all__ = [
+    "BargeIn",
     "ListenMode",
     "ListenOptions",
     "TurnDetector",
@@ -280,6 +281,47 @@ class TurnDetector:
         self._frames, self._partial_text, self._speech_frames = [], None, 0
         self._complete_p, self._next_check_s = None, 0.0
         return utterance
+
+
+class BargeIn:
+    """Customer speech over an *interruptible* reply: sustained voice activity above a stricter bar.
+
+    Fed the microphone's frames while the kiosk speaks (never while a reply that must be heard
+    plays). :meth:`push` returns True once speech has lasted ``seconds`` at a probability of at
+    least ``threshold`` (stricter than the detector's: the kiosk's own voice may leak past the echo
+    cancellation). The frames of that speech, and ``pre_roll_s`` before it, are kept in
+    :attr:`held`: the caller stops the reply and feeds them to the end-of-turn detector, so the
+    customer's first words are not lost. ``seconds`` 0 disables barge-in.
+    """
+
+    def __init__(self, threshold: float = 0.8, seconds: float = 0.3, pre_roll_s: float = 0.2,
+                 vad: StreamingVad | None = None) -> None:
+        self.threshold = threshold
+        self.enabled = seconds > 0
+        self._needed = max(1, round(seconds / _FRAME_S))
+        self._keep = self._needed + max(0, round(pre_roll_s / _FRAME_S))
+        self._vad = vad
+        self._voiced = 0
+        self.held: list[Samples] = []
+
+    def push(self, frame: Samples) -> bool:
+        """One frame heard while an interruptible reply plays; True: the customer is talking over it."""
+        if not self.enabled:
+            return False
+        if self._vad is None:
+            self._vad = StreamingVad()
+        loud = self._vad.probability(frame) >= self.threshold
+        self._voiced = self._voiced + 1 if loud else 0
+        self.held.append(frame)
+        del self.held[: -self._keep]
+        return self._voiced >= self._needed
+
+    def reset(self) -> list[Samples]:
+        """Start over (a new reply, or after a barge-in); returns the frames held until now."""
+        held, self.held, self._voiced = self.held, [], 0
+        if self._vad is not None:
+            self._vad.reset()
+        return held
 
 
 def frames_of(audio: Audio) -> list[Samples]:

@@ -100,13 +100,8 @@ def serve(
     kit = None
     if voice:
         from vtm.kiosk.server.voice import VoiceKit
-        from vtm.kiosk.voice import domain_repairer
-        from vtm.speech.asr import Recognizer
-        from vtm.speech.tts import Synthesizer
-        from vtm.speech.whisper_files import whisper_dir
 
-        kit = VoiceKit(Recognizer(whisper_dir(settings.models_path)), Synthesizer(),
-                       domain_repairer(settings.content_root))
+        kit = VoiceKit.for_settings(settings)
     from vtm.kiosk.server.sessions import InMemorySessionRepository, SessionRepository
     from vtm.records.kiosk_sessions import KioskSessionTable, SessionsInUse
 

@@ -10,6 +10,7 @@ Every message is an object with a ``type``. Client -> server (:data:`ClientMessa
     {"type": "elderly", "on": true}                  larger type, slower speech
     {"type": "call_person"}                          the "call a person" button
     {"type": "reset"}                                back to the idle screen
+    {"type": "speaker", "playing": true, "interruptible": true}   voice mode: the page plays a reply (or stopped)
 
 Binary frames (``vtm serve --voice``): the page's microphone, 16 kHz mono 16-bit little-endian PCM.
 
@@ -17,7 +18,8 @@ Server -> client (:data:`ServerMessage`), after every turn, in this order: ``cap
 customer said, masked), one ``reply`` per dialog reply, then ``state``, ``device_prompt``,
 ``choices``, ``keypad``, ``read_back`` and, when the session is over, ``session_ended``. The
 last five always describe the whole screen (an empty list or ``null`` clears), so a client
-that reconnects is brought up to date by ``hello`` followed by the same messages.
+that reconnects is brought up to date by ``hello`` followed by the same messages. In voice
+mode ``barge_in`` tells the page to stop the reply it plays: the customer talked over it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
+    "BargeIn",
     "ButtonPressed",
     "CallPerson",
     "Caption",
@@ -47,6 +50,7 @@ __all__ = [
     "Say",
     "ServerMessage",
     "SessionEnded",
+    "SpeakerState",
     "Start",
     "StateMessage",
     "parse_client_message",
@@ -105,8 +109,17 @@ class Reset(_Message):
     type: Literal["reset"] = "reset"
 
 
+class SpeakerState(_Message):
+    """Voice mode: the page started playing a reply (``playing``; may the customer interrupt it?) or
+    has nothing left to play. Not a dialog turn: it tells the microphone what it hears."""
+
+    type: Literal["speaker"] = "speaker"
+    playing: bool
+    interruptible: bool = True
+
+
 ClientMessage = Annotated[
-    Start | Say | ButtonPressed | DeviceUsed | LanguageSwitch | ElderlyMode | CallPerson | Reset,
+    Start | Say | ButtonPressed | DeviceUsed | LanguageSwitch | ElderlyMode | CallPerson | Reset | SpeakerState,
     Field(discriminator="type"),
 ]
 _CLIENT: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -220,6 +233,13 @@ class SessionEnded(_Message):
     reset_after_s: float
 
 
+class BargeIn(_Message):
+    """The customer spoke over the interruptible reply of ``turn``: stop it and drop the rest queued."""
+
+    type: Literal["barge_in"] = "barge_in"
+    turn: int
+
+
 class ErrorMessage(_Message):
     """A message the server could not act on; ``code`` is stable, ``message`` in the session language."""
 
@@ -230,5 +250,5 @@ class ErrorMessage(_Message):
 
 ServerMessage = (
     Hello | Caption | ReplyMessage | StateMessage | DevicePrompt | Choices | Keypad | ReadBack | SessionEnded
-    | ErrorMessage
+    | BargeIn | ErrorMessage
 )

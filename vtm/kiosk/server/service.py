@@ -51,6 +51,7 @@ from vtm.kiosk.recovery import recover_unfinished
 from vtm.kiosk.server.claims import Claim, LiveSessions
 from vtm.kiosk.server.locale import ScreenLocale, load_screen_locale
 from vtm.kiosk.server.protocol import (
+    BargeIn,
     ButtonPressed,
     CallPerson,
     ClientMessage,
@@ -64,15 +65,14 @@ from vtm.kiosk.server.protocol import (
     Reset,
     Say,
     ServerMessage,
+    SpeakerState,
     Start,
 )
 from vtm.kiosk.server.sessions import InMemorySessionRepository, KioskSession, SessionRepository
 from vtm.kiosk.server.snapshots import DeviceFactory, SessionFactory
 from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
 from vtm.kiosk.server.voice import AUDIO_NAME, VoiceKit, speak_replies
-from vtm.kiosk.voice import VoiceFrontEnd
 from vtm.records.kiosk_sessions import KioskSessionError
-from vtm.speech.listen import Utterance
 
 __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
 
@@ -80,10 +80,6 @@ _log = logging.getLogger(__name__)
 _WARM_UP: Final[tuple[tuple[str, Lang], ...]] = (("你好", "zh"), ("hello", "en"))
 
 _T = TypeVar("_T")
-
-
-def _listen(front: VoiceFrontEnd, utterance: Utterance, dm: DialogManager) -> TurnRecord:
-    return front.listen(utterance.audio, dm).record
 
 
 def _takes_back(message: ClientMessage) -> bool:
@@ -158,9 +154,7 @@ class KioskService:
             await anyio.to_thread.run_sync(partial(nlu.parse, text, lang=lang))
         await anyio.to_thread.run_sync(self.services.warm_knowledge)  # indexed before the first question
         if self.voice is not None:
-            await anyio.to_thread.run_sync(self.voice.recognizer.model)  # Whisper loads before the first customer
-            if self.voice.repairer is not None:
-                await anyio.to_thread.run_sync(self.voice.repairer.warm_up)  # and the ASR repair's dictionary
+            await anyio.to_thread.run_sync(self.voice.warm_up)  # Whisper, Smart Turn, the ASR repair's dictionary
         self.ready = True
 
     async def close(self) -> None:
@@ -226,6 +220,11 @@ class KioskService:
         """Act on one client message; returns the messages for every screen of the kiosk
         (an :class:`ErrorMessage` is meant for the sender only)."""
         kiosk = self._kiosk(kiosk_id)
+        if isinstance(message, SpeakerState):
+            async with kiosk.lock:  # in order with the microphone's chunks; not a turn, nothing is saved
+                if (session := self.sessions.peek(kiosk_id)) is not None and session.microphone is not None:
+                    session.microphone.speaker(message.playing, message.interruptible)
+                return []
         if isinstance(message, Say) and not could_hold_pin(message.text):
             await self._understand_early(kiosk_id, message.text)
         async with kiosk.lock:
@@ -289,17 +288,21 @@ class KioskService:
         if self.voice is None or session is None or session.microphone is None or session.dm.session.ended:
             return []  # nobody to listen for: the chunk is dropped, never stored
         try:
-            utterances = session.microphone.feed(pcm16, session.dm.session.elderly)
+            heard = session.microphone.feed(pcm16, session.dm)
         except ValueError:
             return [self._error(kiosk, session, "bad_message")]
         out: list[ServerMessage] = []
-        for utterance in utterances:
+        if heard.barged_in:
+            _log.info("barge_in kiosk=%s session=%s turn=%d", kiosk_id, session.session_id, session.dm.session.turn)
+            out.append(BargeIn(turn=session.dm.session.turn))
+        for utterance in heard.utterances:
             with self.sessions.claim(kiosk_id) as claim:
                 current = claim.session
-                if current is None or current.dm.session.ended or current.front is None:
+                if current is None or current.dm.session.ended or current.front is None or current.microphone is None:
                     break
                 asked = self._ask_again(claim)
-                out += asked or self._play(claim, partial(_listen, current.front, utterance, current.dm), spoken=True)
+                out += asked or self._play(claim, partial(current.microphone.answer, current.front, utterance,
+                                                          current.dm), spoken=True)
         return out
 
     def _handle(self, kiosk_id: str, kiosk: _Kiosk, message: ClientMessage) -> list[ServerMessage]:

@@ -115,7 +115,7 @@ class SessionFactory:
             out_dir = self.services.settings.audio_dir / session.session_id
             out_dir.mkdir(parents=True, exist_ok=True)
             session.front = self.voice.front_end(out_dir)
-            session.microphone = BrowserMicrophone(elderly=session.dm.session.elderly)
+            session.microphone = BrowserMicrophone(session.front, session.dm)
         return session
 
 

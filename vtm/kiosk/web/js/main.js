@@ -17,6 +17,7 @@ const locales = {};
 let lang = "zh";
 let resetTimer = null;
 let replaying = false;  // a resumed session's history is redrawn without the figure speaking it again
+let voiceMode = false;  // `vtm serve --voice`: the server listens to the microphone and sends reply audio
 const texts = () => locales[lang] || {};
 
 async function loadLocale(code) {
@@ -54,9 +55,13 @@ const socket = new KioskSocket(kioskId, (message) => {
 });
 const keypad = new Keypad($("keypad"), texts, (text) => say(text));
 const devices = new DevicePanel($("devpanel"), (command) => send({ type: "device", command }));
-const speaker = new Speaker((level) => $("figure").style.setProperty("--mouth", level.toFixed(3)), () => figure.audio(false));
+const speaker = new Speaker((level) => $("figure").style.setProperty("--mouth", level.toFixed(3)),
+  () => figure.audio(false),
+  (playing, interruptible) => { if (voiceMode) socket.send({ type: "speaker", playing, interruptible }); });
+// Muted while a turn is answered and while a reply that must be heard plays; an interruptible
+// reply may be talked over (the server decides what is a barge-in).
 const microphone = new Microphone((pcm) => socket.sendBinary(pcm),
-  () => speaker.busy || app.dataset.busy === "true" || app.dataset.screen !== "session");
+  () => (speaker.busy && !speaker.interruptible) || app.dataset.busy === "true" || app.dataset.screen !== "session");
 
 function send(message) {
   figure.think();
@@ -129,6 +134,7 @@ async function handle(message) {
       $("session-id").textContent = message.session_id || "";
       devices.configure(message.developer, message.demo_cards);
       $("mic-btn").hidden = !message.voice;
+      voiceMode = message.voice;
       if (!message.session_id) {
         $("captions").replaceChildren();
         renderChoices({ topic: null, options: [] });
@@ -152,7 +158,7 @@ async function handle(message) {
       if (replaying) break;
       if (message.audio_url) {
         figure.audio(true);
-        speaker.enqueue(message.audio_url);
+        speaker.enqueue(message.audio_url, message.interruptible);
       } else {
         figure.speak(message.speak_ms);
       }
@@ -198,6 +204,10 @@ async function handle(message) {
       $("ended-text").textContent = texts()[`ended_${message.outcome}`] || "";
       showScreen("ended");
       resetTimer = setTimeout(() => socket.send({ type: "reset" }), message.reset_after_s * 1000);
+      break;
+    case "barge_in":  // the customer talked over the reply: stop it, listen
+      speaker.stop();
+      figure.settle("listening");
       break;
     case "error":
       app.dataset.busy = "false";

@@ -2,10 +2,12 @@
 //
 // Microphone: an AudioContext at 16 kHz (the browser resamples the device), an AudioWorklet
 // (mic-worklet.js) hands over the samples, which leave as 16-bit little-endian PCM in binary
-// WebSocket frames of 4096 samples (256 ms). Nothing is sent while `muted()` says so (the kiosk
-// is speaking or answering): the kiosk must not hear itself.
-// Speaker: reply recordings play one after another; the figure's mouth follows their loudness.
-
+// WebSocket frames of 4096 samples (256 ms). Nothing is sent while `muted()` says so (a turn is
+// being answered, or a reply that must be heard is playing): the kiosk must not hear itself.
+// While an interruptible reply plays the microphone keeps sending; the server listens for the
+// customer talking over it (barge-in) and answers `barge_in`, on which the reply stops.
+// Speaker: reply recordings play one after another; the figure's mouth follows their loudness;
+// the server is told when a reply starts (and whether it may be interrupted) and when all ended.
 const RATE = 16000;
 const CHUNK = 4096;
 
@@ -70,11 +72,14 @@ export class Microphone {
 }
 
 export class Speaker {
-  constructor(onLevel, onIdle) {
+  constructor(onLevel, onIdle, onPlaying) {
     this.onLevel = onLevel;  // 0..1 loudness, about 60 times a second while playing
     this.onIdle = onIdle;
+    this.onPlaying = onPlaying;  // (playing, interruptible): tells the server what the microphone hears
     this.queue = [];
     this.playing = false;
+    this.interruptible = true;  // of the reply playing now
+    this.audio = null;
     this.context = null;
   }
 
@@ -82,8 +87,8 @@ export class Speaker {
     return this.playing || this.queue.length > 0;
   }
 
-  enqueue(url) {
-    this.queue.push(url);
+  enqueue(url, interruptible) {
+    this.queue.push({ url, interruptible });
     if (!this.playing) this.next();
   }
 
@@ -91,17 +96,30 @@ export class Speaker {
     this.queue = [];
   }
 
+  // Barge-in: the customer talked over the reply; it stops now and the rest queued is not read out.
+  stop() {
+    this.queue = [];
+    if (this.audio) this.audio.pause();
+    if (this.playing) this.next();
+  }
+
   next() {
-    const url = this.queue.shift();
-    if (!url) {
+    const item = this.queue.shift();
+    if (!item) {
+      const was = this.playing;
       this.playing = false;
+      this.audio = null;
       this.onLevel(0);
+      if (was) this.onPlaying(false, true);
       this.onIdle();
       return;
     }
+    if (!this.playing || this.interruptible !== item.interruptible) this.onPlaying(true, item.interruptible);
     this.playing = true;
+    this.interruptible = item.interruptible;
     this.context = this.context || new AudioContext();
-    const audio = new Audio(url);
+    const audio = new Audio(item.url);
+    this.audio = audio;
     const source = this.context.createMediaElementSource(audio);
     const analyser = this.context.createAnalyser();
     analyser.fftSize = 512;
@@ -116,9 +134,10 @@ export class Speaker {
       this.onLevel(Math.min(1, Math.sqrt(sum / data.length) * 6));
       requestAnimationFrame(tick);
     };
+    const done = () => { if (this.audio === audio) this.next(); };
     audio.addEventListener("playing", () => requestAnimationFrame(tick));
-    audio.addEventListener("ended", () => this.next());
-    audio.addEventListener("error", () => this.next());  // the text is on screen; go on with the next reply
-    audio.play().catch(() => this.next());
+    audio.addEventListener("ended", done);
+    audio.addEventListener("error", done);  // the text is on screen; go on with the next reply
+    audio.play().catch(done);
   }
 }
