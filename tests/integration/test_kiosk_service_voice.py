@@ -10,9 +10,12 @@ with the same parts as ``vtm kiosk``. Exact words are not asserted (that is ``be
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -82,7 +85,9 @@ def test_the_browser_microphone_listens_with_the_same_parts_as_vtm_kiosk(
         _send(ws, {"type": "start", "lang": "en"})
         _until_screen(ws)
         session = service.sessions.peek("V1")
-        assert session is not None and session.microphone is not None and session.front is not None
+        assert session is not None
+        assert session.microphone is not None
+        assert session.front is not None
         assert isinstance(session.front.completion, SmartTurn)  # end of turn beyond silence, as vtm kiosk
         assert session.microphone.partials is not None  # ASR at the first pause, while the wait runs
         _send(ws, {"type": "reset"})
@@ -92,7 +97,7 @@ def test_the_browser_microphone_listens_with_the_same_parts_as_vtm_kiosk(
 def test_speech_over_an_interruptible_reply_barges_in_and_is_the_next_turn(
     served: tuple[TestClient, KioskService, bytes],
 ) -> None:
-    client, service, pcm = served
+    client, _service, pcm = served
     with client.websocket_connect("/ws/V1") as ws:
         ws.receive_text()
         _send(ws, {"type": "start", "lang": "en"})
@@ -104,7 +109,8 @@ def test_speech_over_an_interruptible_reply_barges_in_and_is_the_next_turn(
         assert barge == {"type": "barge_in", "turn": turn}
         answered = _until_screen(ws)
         caption = next(m for m in answered if m["type"] == "caption")
-        assert caption["turn"] == turn + 1 and caption["text"].strip()  # the customer's words, heard
+        assert caption["turn"] == turn + 1
+        assert caption["text"].strip()
         assert any(m["type"] == "reply" and m["audio_url"] for m in answered)  # and answered aloud
         _send(ws, {"type": "reset"})
         ws.receive_text()
@@ -113,7 +119,7 @@ def test_speech_over_an_interruptible_reply_barges_in_and_is_the_next_turn(
 def test_a_reply_that_must_be_heard_is_not_interrupted_and_speech_over_it_is_not_a_turn(
     served: tuple[TestClient, KioskService, bytes],
 ) -> None:
-    client, service, pcm = served
+    client, _service, pcm = served
     with client.websocket_connect("/ws/V1") as ws:
         ws.receive_text()
         _send(ws, {"type": "start", "lang": "en"})
@@ -128,3 +134,35 @@ def test_a_reply_that_must_be_heard_is_not_interrupted_and_speech_over_it_is_not
         assert not any(m["type"] == "barge_in" for m in answered)
         _send(ws, {"type": "reset"})
         ws.receive_text()
+
+
+def test_room_noise_from_the_microphone_is_silence_and_the_customer_who_left_is_reminded(
+    served: tuple[TestClient, KioskService, bytes],
+) -> None:
+    """The page streams its microphone all the time: its room noise must not keep the dialog's
+    silence repair from speaking up (only a heard turn or a barge-in is activity)."""
+    _client, service, _pcm = served
+    quick = dataclasses.replace(service.services, screen_silence_s=1.0)
+    kiosk = KioskService(quick, ServiceOptions(kiosk_ids=("V2",), simulate_devices=True),
+                         voice=VoiceKit.for_settings(quick.settings))
+    room = np.random.default_rng(7).normal(0.0, 0.003, CHUNK)  # a quiet hall, about -50 dBFS
+    chunk = (room * 32767).astype("<i2").tobytes()
+    with TestClient(create_app(kiosk)) as client, client.websocket_connect("/ws/V2") as ws, \
+            ThreadPoolExecutor(max_workers=1) as reader:
+        ws.receive_text()
+        _send(ws, {"type": "start", "lang": "en"})
+        _until_screen(ws)
+        keys: list[str] = []
+        started = time.monotonic()
+        pending = reader.submit(ws.receive_text)
+        while not any(k.startswith("repair.silence") for k in keys):
+            assert time.monotonic() - started < 30, f"no reminder while the room was quiet: {keys}"
+            ws.send_bytes(chunk)  # 256 ms of room, in real time
+            time.sleep(CHUNK / SAMPLE_RATE)
+            while pending.done():
+                message = json.loads(pending.result())
+                keys += [message["key"]] if message["type"] == "reply" else []
+                pending = reader.submit(ws.receive_text)
+        assert "repair.silence.1" in keys
+        _send(ws, {"type": "reset"})
+        pending.result(timeout=20)

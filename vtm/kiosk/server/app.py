@@ -5,8 +5,8 @@ modules, CSS and inline SVG); nothing is fetched from outside, and the Content-S
 says so to the browser. Several browser tabs may show one kiosk (the screen and, in developer
 mode, a device panel); every message about the kiosk goes to all of them. A screen in a session
 that sends nothing for ``screen_silence_seconds`` (dialogs/dialog.yaml) gets the dialog's silence
-repair: a customer who walked away is reminded, then offered a person (the voice loop measures
-silence itself, so audio frames count as activity here).
+repair: a customer who walked away is reminded, then offered a person. With ``--voice`` the
+microphone's room noise is not activity: only a turn it heard (or a barge-in) is.
 
 Usage::
 
@@ -183,12 +183,15 @@ def create_app(service: KioskService) -> FastAPI:
                                        socket)
                     quiet_since = time.monotonic()
                     continue
-                quiet_since = time.monotonic()  # a word, touch or device; audio: the voice loop listens
                 if frame["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(frame.get("code", 1000))
                 if frame.get("bytes") is not None:  # the page's microphone (voice mode)
-                    await screens.send(kiosk_id, await service.hear(kiosk_id, frame["bytes"]), socket)
+                    heard = await service.hear(kiosk_id, frame["bytes"])
+                    if heard:  # the customer spoke (a turn, a barge-in); room noise alone is silence
+                        quiet_since = time.monotonic()
+                    await screens.send(kiosk_id, heard, socket)
                     continue
+                quiet_since = time.monotonic()  # a word, touch or device
                 try:
                     incoming = parse_client_message(frame.get("text") or "")
                 except ValidationError as exc:

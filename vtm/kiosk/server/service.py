@@ -279,6 +279,8 @@ class KioskService:
             session = claim.session
             if session is None:
                 return [self._hello(kiosk_id, None, resumed=False)]
+            if session.microphone is not None:
+                session.microphone.speaker(playing=False, interruptible=True)  # a new page plays nothing yet
             self._ask_again(claim)  # its question joins the history sent below
             view = session.view.messages() if session.view is not None else []
             return [self._hello(kiosk_id, session, resumed=True), *session.history, *view]

@@ -28,7 +28,7 @@ export class Microphone {
   async start() {
     if (this.on) return;
     this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false },
     });
     this.context = new AudioContext({ sampleRate: RATE });
     await this.context.audioWorklet.addModule("/kiosk/static/js/mic-worklet.js");
