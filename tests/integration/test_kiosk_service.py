@@ -227,7 +227,30 @@ def test_every_touch_choice_is_understood_by_the_nlu_as_meant(engine: Engine, la
                 assert values, f"{lang} {topic}: {choice.say!r} fills no {topic}"
             else:
                 assert parsed.intent == expected_intents[choice.value], f"{lang}: {choice.say!r} -> {parsed.intent}"
-    commands = {"to_zh": "switch_language", "to_en": "switch_language", "call_person": "ask_human"}
-    for name, intent in commands.items():
-        said = locale.command(lang, name)
-        assert nlu.parse(said, lang=lang).intent == intent, f"{lang} {name}: {said!r}"
+
+
+def test_the_screens_own_buttons_are_recorded_dialog_turns(client: TestClient, engine: Engine) -> None:
+    """Language, elderly mode and "call a person" are the dialog's ``screen ...`` device turns:
+    numbered and recorded like any turn, the open question said again, no NLU in between."""
+    john = engine.cards["John Smith"]
+    with client.websocket_connect("/ws/K1") as ws:
+        ws.receive_text()
+        _turn(ws, {"type": "start", "lang": "en"})
+        _turn(ws, {"type": "device", "command": f"insert_card {john.card_number}"})
+        asked = _turn(ws, {"type": "say", "text": "I want to send some money"})
+        turn = _of(asked, "state")["turn"]
+        question = [m["key"] for m in asked if m["type"] == "reply"][-1]
+
+        switched = _turn(ws, {"type": "language", "lang": "zh"})
+        assert _of(switched, "state")["lang"] == "zh"
+        assert _of(switched, "state")["turn"] == turn + 1
+        assert [m["key"] for m in switched if m["type"] == "reply"] == ["session.language_switched", question]
+
+        slower = _turn(ws, {"type": "elderly", "on": True})
+        assert _of(slower, "state")["elderly"] is True
+        assert [m["key"] for m in slower if m["type"] == "reply"] == ["session.elderly_on", question]
+
+        person = _turn(ws, {"type": "call_person"})
+        assert any(m["type"] == "reply" and m["key"].startswith("handoff") for m in person)
+        assert not any(m["type"] == "caption" for m in switched + slower + person)  # nothing was "said"
+        _turn(ws, {"type": "reset"})

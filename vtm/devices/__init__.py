@@ -27,6 +27,7 @@ from vtm.devices.commands import (
     Silence,
     TakeCard,
     TakeReceipt,
+    TouchScreen,
     parse_device_command,
 )
 from vtm.devices.errors import (
@@ -114,5 +115,6 @@ __all__ = [
     "SimulatedPrinter",
     "TakeCard",
     "TakeReceipt",
+    "TouchScreen",
     "parse_device_command",
 ]

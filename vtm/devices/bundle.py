@@ -27,6 +27,7 @@ from vtm.devices.commands import (
     Silence,
     TakeCard,
     TakeReceipt,
+    TouchScreen,
 )
 from vtm.devices.face import FaceCheck, SimulatedFaceCheck
 from vtm.devices.id_reader import IdCardReader, NameLookup, SimulatedIdCardReader
@@ -97,7 +98,7 @@ class SimulatedDevices(Devices):
                 self.face.script(outcome)
             case TakeReceipt():
                 self.printer.take()
-            case Silence() | PressButton():
+            case Silence() | PressButton() | TouchScreen():
                 pass  # nothing for a device to do: the dialog handles them
             case _:
                 assert_never(command)

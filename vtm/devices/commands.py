@@ -33,9 +33,11 @@ __all__ = [
     "InsertCard",
     "PressButton",
     "ScanId",
+    "ScreenButton",
     "Silence",
     "TakeCard",
     "TakeReceipt",
+    "TouchScreen",
     "parse_device_command",
     "raw_device_line",
 ]
@@ -112,13 +114,29 @@ class PressButton:
         return f"button {self.button}"
 
 
+ScreenButton = Literal["zh", "en", "elderly_on", "elderly_off", "person"]
+
+
+@dataclass(frozen=True, slots=True)
+class TouchScreen:
+    """A touch on one of the screen's own buttons: the language switch, elderly mode on or off, or
+    "call a person". The dialog does what the words would, without the NLU in between."""
+
+    button: ScreenButton
+
+    def __str__(self) -> str:
+        return f"screen {self.button}"
+
+
 DeviceCommand = (
     InsertCard | TakeCard | EnterPin | CancelPin | ScanId | FaceCommand | Silence | TakeReceipt | PressButton
+    | TouchScreen
 )
 
 USAGE: Final = (
     "insert_card CARD_NUMBER | take_card | pin DIGITS | pin_cancel | scan_id ID_NUMBER [expired] | "
-    "face pass|fail|refuse | silence SECONDS | take_receipt | button confirm|cancel"
+    "face pass|fail|refuse | silence SECONDS | take_receipt | button confirm|cancel | "
+    "screen zh|en|elderly_on|elderly_off|person"
 )
 
 _NO_ARGS: Final[dict[str, DeviceCommand]] = {
@@ -177,6 +195,12 @@ def parse_device_command(line: str) -> DeviceCommand:
         if len(args) != 1 or args[0].lower() not in ("confirm", "cancel"):
             raise _error("button needs one of: confirm, cancel")
         return PressButton("confirm" if args[0].lower() == "confirm" else "cancel")
+    if name == "screen":
+        buttons: tuple[ScreenButton, ...] = ("zh", "en", "elderly_on", "elderly_off", "person")
+        button = next((b for b in buttons if len(args) == 1 and args[0].lower() == b), None)
+        if button is None:
+            raise _error("screen needs one of: " + ", ".join(buttons))
+        return TouchScreen(button)
     if name == "silence":
         try:
             (word,) = args

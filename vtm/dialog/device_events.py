@@ -22,6 +22,7 @@ from vtm.devices import (
     Silence,
     TakeCard,
     TakeReceipt,
+    TouchScreen,
 )
 from vtm.devices.pin_pad import PinPurpose
 from vtm.dialog import repair
@@ -31,6 +32,7 @@ from vtm.dialog.content import PIN_PAD
 from vtm.dialog.context import TurnContext
 from vtm.dialog.engine import advance, cancel_flow, fail_flow, progress
 from vtm.dialog.plugins import plugin_for
+from vtm.dialog.screen import screen_button
 from vtm.dialog.session import Awaiting, Pending
 from vtm.dialog.slots import mark_filled
 from vtm.dialog.verification import answer_face_consent, pin_accepted, say_card_blocked
@@ -58,6 +60,8 @@ def handle_device_event(ctx: TurnContext, command: DeviceCommand) -> None:
         _face(ctx)
     elif isinstance(command, Silence):
         repair.silence(ctx, command.seconds)
+    elif isinstance(command, TouchScreen):
+        screen_button(ctx, command.button)
     elif isinstance(command, TakeReceipt):
         ctx.record_operation("take_receipt", None, "taken")
     elif isinstance(command, PressButton):

@@ -27,7 +27,8 @@ def session_facts(session: Session, now: datetime) -> SessionFacts:
     return SessionFacts(
         session_id=session.session_id, kiosk_id=session.kiosk_id, language=session.lang,
         started_at=session.started_at, last_activity_at=session.last_activity_at, now=now,
-        elderly=session.elderly,
+        # The screen's elderly mode may be switched off; what the bank knows of the customer may not.
+        elderly=session.elderly or (session.customer is not None and session.customer.elderly),
         age=_age(session, now),
         recent_utterances=tuple(session.recent_utterances),
         heard=dict(session.heard), acknowledged=frozenset(session.acknowledged),

@@ -15,6 +15,7 @@ from vtm.devices import (
     Silence,
     TakeCard,
     TakeReceipt,
+    TouchScreen,
     parse_device_command,
 )
 
@@ -38,6 +39,10 @@ ID_NUMBER = "320402195003151237"
         ("silence 8", Silence(8.0)),
         ("silence 2.5   # a pause", Silence(2.5)),
         ("  take_receipt  ", TakeReceipt()),
+        ("screen en", TouchScreen("en")),
+        ("screen ZH", TouchScreen("zh")),
+        ("screen elderly_off", TouchScreen("elderly_off")),
+        ("screen person", TouchScreen("person")),
     ],
 )
 def test_commands_parse_into_typed_values(line: str, expected: object) -> None:
@@ -87,6 +92,9 @@ def test_commands_print_back_masked(line: str, shown: str) -> None:
         ("silence soon", "number of seconds"),
         ("silence -1", "between 0 and"),
         ("silence nan", "between 0 and"),
+        ("screen", "screen needs one of: zh, en, elderly_on, elderly_off, person"),
+        ("screen fr", "screen needs one of"),
+        ("screen en zh", "screen needs one of"),
     ],
 )
 def test_malformed_commands_say_what_is_wrong_and_list_the_commands(line: str, says: str) -> None:

@@ -42,7 +42,6 @@ class _LocaleFile(BaseModel):
     # topic -> value -> label and utterance; the order in the file is the order on screen.
     choices: dict[str, dict[str, _ChoiceText]]
     # Utterances for the screen's own buttons (switch language, call a person), read by the NLU.
-    commands: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,6 @@ class ScreenLocale:
 
     def text(self, lang: Lang, key: str) -> str:
         return self.files[lang].ui[key]
-
-    def command(self, lang: Lang, name: str) -> str:
-        return self.files[lang].commands[name]
 
     def choices(self, lang: Lang, topic: str, only: tuple[str, ...] | None = None) -> tuple[Choice, ...]:
         """The options of ``topic`` in file order (``only``: just these values)."""
@@ -79,7 +75,7 @@ def _read(path: Path) -> _LocaleFile:
 def load_screen_locale(folder: Path = LOCALES_DIR) -> ScreenLocale:
     files = {lang: _read(folder / f"{lang}.yaml") for lang in _LANGS}
     zh, en = files["zh"], files["en"]
-    for part in ("ui", "commands"):
+    for part in ("ui",):
         a, b = set(getattr(zh, part)), set(getattr(en, part))
         if a != b:
             raise ScreenLocaleError(f"{folder}: {part} keys differ: only zh {sorted(a - b)}, only en {sorted(b - a)}")

@@ -40,9 +40,9 @@ from vtm.devices import (
     SimulatedDevices,
     TakeCard,
     TakeReceipt,
+    TouchScreen,
     parse_device_command,
 )
-from vtm.dialog.manager import DialogManager
 from vtm.dialog.policies.guards import could_hold_pin
 from vtm.dialog.session import SessionOutcome
 from vtm.dialog.turn import TurnRecord
@@ -90,6 +90,19 @@ def _takes_back(message: ClientMessage) -> bool:
         return isinstance(parse_device_command(message.command), TakeCard | TakeReceipt)
     except DeviceError:
         return False
+
+
+def _touched(message: ClientMessage) -> PressButton | TouchScreen | None:
+    """The dialog's device command for a touch on one of the screen's buttons (None: not one)."""
+    if isinstance(message, ButtonPressed):
+        return PressButton(message.button)
+    if isinstance(message, CallPerson):
+        return TouchScreen("person")
+    if isinstance(message, LanguageSwitch):
+        return TouchScreen(message.lang)
+    if isinstance(message, ElderlyMode):
+        return TouchScreen("elderly_on" if message.on else "elderly_off")
+    return None
 
 
 class UnknownKiosk(LookupError):
@@ -319,7 +332,6 @@ class KioskService:
                 kiosk.elderly = message.on
                 if session is None or session.dm.session.ended:
                     return [self._hello(kiosk_id, None, resumed=False)]
-                return self._elderly(claim, session, message.on)
             if isinstance(message, LanguageSwitch) and (session is None or session.dm.session.ended):
                 kiosk.lang = message.lang
                 return [self._hello(kiosk_id, None, resumed=False)]
@@ -350,35 +362,12 @@ class KioskService:
                 # Device errors never echo a PIN (vtm.devices.commands); the panel shows why.
                 return [ErrorMessage(code="device", message=str(exc))]
             return self._play(claim, lambda: dm.handle_device(command))
-        if isinstance(message, ButtonPressed):
-            button = PressButton(message.button)
-            return self._play(claim, lambda: dm.handle_device(button))
-        said = self._utterance(dm, message)
-        if said is None:
+        touched = _touched(message)
+        if touched is not None:  # the screen's buttons: recorded as the dialog's device turns, no NLU
+            return self._play(claim, lambda: dm.handle_device(touched))
+        if not isinstance(message, Say):
             return [self._error(kiosk, session, "bad_message")]
-        return self._play(claim, lambda: dm.handle_text(said))
-
-    def _elderly(self, claim: Claim, session: KioskSession, on: bool) -> list[ServerMessage]:
-        """The screen sets the session's flag itself: the dialog has no call for it, and its spoken
-        trigger ("说慢一点") at a read-back counts as an unclear answer (see docs/kiosk.md)."""
-        session.dm.session.elderly = on  # the dialog renders its next prompts in the elderly variants
-        out = self._redraw(session)
-        self.sessions.save(claim)
-        return out
-
-    def _utterance(self, dm: DialogManager, message: ClientMessage) -> str | None:
-        """What the customer said, typed, keyed in or chose; the screen's own buttons say it for them.
-
-        The language switch and "call a person" go through the dialog as the words a customer
-        would say (from the screen locale), so they are recorded and handled like speech.
-        """
-        if isinstance(message, Say):
-            return message.text
-        if isinstance(message, CallPerson):
-            return self.locale.command(dm.session.lang, "call_person")
-        if isinstance(message, LanguageSwitch):
-            return self.locale.command(dm.session.lang, f"to_{message.lang}")
-        return None
+        return self._play(claim, lambda: dm.handle_text(message.text))
 
     # Sessions --------------------------------------------------------------------------------
     def _ask_again(self, claim: Claim) -> list[ServerMessage]:

@@ -226,7 +226,7 @@ document.querySelectorAll("[data-start]").forEach((button) =>
 $("ended-ok").addEventListener("click", () => { clearTimeout(resetTimer); socket.send({ type: "reset" }); });
 $("lang-btn").addEventListener("click", () => send({ type: "language", lang: lang === "zh" ? "en" : "zh" }));
 $("elderly-btn").addEventListener("click", () =>
-  socket.send({ type: "elderly", on: $("elderly-btn").getAttribute("aria-pressed") !== "true" }));
+  send({ type: "elderly", on: $("elderly-btn").getAttribute("aria-pressed") !== "true" }));
 $("person-btn").addEventListener("click", () => send({ type: "call_person" }));
 $("mic-btn").addEventListener("click", async () => {
   if (microphone.on) microphone.stop();
