@@ -7,7 +7,7 @@ from vtm.dialog import repair
 from vtm.dialog.context import TurnContext
 from vtm.dialog.prompts import Lang
 
-__all__ = ["screen_button", "switch_language"]
+__all__ = ["change_language", "screen_button"]
 
 
 def screen_button(ctx: TurnContext, button: ScreenButton) -> None:
@@ -22,7 +22,7 @@ def screen_button(ctx: TurnContext, button: ScreenButton) -> None:
         repair.handoff(ctx, "handoff.start", reason="customer_asked")
     elif button in ("zh", "en"):
         if button != session.lang:
-            switch_language(ctx, "en" if button == "en" else "zh")
+            change_language(ctx, "en" if button == "en" else "zh")
     elif (button == "elderly_on") != session.elderly:
         session.elderly = button == "elderly_on"
         if session.elderly:
@@ -30,7 +30,7 @@ def screen_button(ctx: TurnContext, button: ScreenButton) -> None:
         _say_again(ctx)
 
 
-def switch_language(ctx: TurnContext, lang: Lang) -> None:
+def change_language(ctx: TurnContext, lang: Lang) -> None:
     ctx.session.lang = lang
     ctx.say("session.language_switched")
     _say_again(ctx)

@@ -13,7 +13,7 @@ from vtm.dialog.context import TurnContext
 from vtm.dialog.policies import Utterance
 from vtm.dialog.policies.flow_input import answers_open_question
 from vtm.dialog.prompts import Lang
-from vtm.dialog.screen import switch_language
+from vtm.dialog.screen import change_language
 from vtm.dialog.session import Awaiting, Pending
 from vtm.flows.definition import StateKind
 from vtm.nlu.types import SlotName
@@ -56,7 +56,7 @@ def _command(ctx: TurnContext, act: DialogAct, said: Utterance) -> bool:
         repair.handoff(ctx, "handoff.start", reason="customer_asked")
     elif act is DialogAct.SWITCH_LANGUAGE:
         wanted = next((str(e.value) for e in said.nlu.slots if e.name is SlotName.LANGUAGE), None)
-        switch_language(ctx, _lang(wanted) if wanted else ("en" if session.lang == "zh" else "zh"))
+        change_language(ctx, _lang(wanted) if wanted else ("en" if session.lang == "zh" else "zh"))
     elif act is DialogAct.CANCEL:
         return _cancel(ctx, said)
     elif act is DialogAct.GOODBYE:
