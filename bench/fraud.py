@@ -6,7 +6,7 @@ Run::
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --errors   # missed / false rows
     .venv/bin/python bench/fraud.py tests/data/fraud/blind3.csv --json          # aggregate figures only
     # calibration grid on the pooled development sets, and the pick by the rule written down first:
-    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2}.csv --sweep --pick 0.97
+    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2,blind3,blind4}.csv --sweep --pick 0.96
 
 Several CSVs are pooled into one set. The CSV has the columns ``text,label,fraud_type,lang``
 (``label`` fraud|benign). Each row is one thing a customer says; it is *caught* when a
@@ -17,7 +17,11 @@ The rules run exactly as the gate runs them: the pack's own figures and the kios
 another writer; ``dev.csv``, the exemplars' author's own; ``blind.csv`` and ``blind2.csv`` once
 their held-out runs were done): a held-out set stays unread so that it remains independent of
 the exemplars and the thresholds. ``--pick R`` prints the setting with the fewest false alarms
-among those whose recall is at least R on the pooled rows.
+among those whose recall is at least R on the pooled rows and that flag none of the honest
+customers' words in the conversation tests (``dialogs/tests``: every ``say`` of a script that
+expects no fraud verdict, i.e. everyday requests and answers the check reads all day; since
+2026-12-05, after a pick that met the recall rule warned plain requests such as "send 500 to
+my sister").
 """
 
 from __future__ import annotations
@@ -67,6 +71,21 @@ def read_rows(path: Path) -> list[Row]:
             if label not in ("fraud", "benign"):
                 sys.exit(f"{path}: line {number}: label must be fraud or benign, not {label!r}")
             rows.append(Row(record["text"], label == "fraud", (record["fraud_type"] or "").strip(), record["lang"]))
+    return rows
+
+
+def honest_conversation_rows() -> list[Row]:
+    """What the customers of the conversation tests say, in the scripts that expect no fraud verdict."""
+    import yaml
+
+    rows = []
+    for path in sorted((ROOT / "dialogs" / "tests").rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if "fraud" in path.as_posix().lower() or "FRAUD" in text:
+            continue
+        script = yaml.safe_load(text)
+        rows += [Row(str(turn["say"]), False, "conversation", script.get("lang", "zh"))
+                 for turn in script.get("turns", []) if isinstance(turn, dict) and turn.get("say")]
     return rows
 
 
@@ -163,10 +182,15 @@ def main() -> None:
             "p95": round(float(np.percentile(latency_ms, 95)), 2) if latency_ms else None,
         },
     }
+    honest = honest_conversation_rows()
+    report["honest_conversation_alarms"] = sum(
+        any(r.check.fn(context(row.text), r.params, gate.resources) is not None for r in rules) for row in honest)
+    report["honest_conversation_rows"] = len(honest)
     if args.sweep:
-        report["sweep"] = sweep(gate, rows, models)
+        report["sweep"] = sweep(gate, rows, models, honest)
         if args.pick is not None:
-            eligible = [line for line in report["sweep"] if (line["recall"] or 0) >= args.pick]
+            eligible = [line for line in report["sweep"]
+                        if (line["recall"] or 0) >= args.pick and line["honest_conversation_alarms"] == 0]
             report["pick"] = min(eligible, key=lambda line: (line["false_alarm_rate"], -line["recall"]), default=None)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -183,7 +207,7 @@ SWEEP_C = (16.0, 64.0, 256.0)
 SWEEP_WEIGHT = (0.0, 0.01, 0.02, 0.03, 0.05)
 
 
-def sweep(gate: Gate, rows: list[Row], models: Path) -> list[dict[str, Any]]:
+def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row]) -> list[dict[str, Any]]:
     """Semantic rule alone, over a grid of (k, C, classifier weight, min_margin) at ``min_score``
     0.2: for calibration, never on a held-out set."""
     from vtm.compliance.semantic import SemanticIndex
@@ -191,16 +215,18 @@ def sweep(gate: Gate, rows: list[Row], models: Path) -> list[dict[str, Any]]:
     if gate.pack.exemplars is None:
         return []
     index = SemanticIndex(gate.pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
-                          classifier_cs=SWEEP_C, remember=len(rows) + 1)
+                          classifier_cs=SWEEP_C, remember=len(rows) + len(honest) + 1)
     fraud_rows = np.array([row.fraud for row in rows])
     out = []
     for k in SWEEP_K:
         for c in SWEEP_C:
             matches = index.match([row.text for row in rows], k, c)
+            everyday = index.match([row.text for row in honest], k, c) if honest else []
             for weight in SWEEP_WEIGHT:
                 if weight == 0 and c != SWEEP_C[0]:
                     continue  # the classifier plays no part: one row is enough
                 evidence = np.array([m.evidence(weight) if m.score >= 0.2 else -np.inf for m in matches])
+                plain = np.array([m.evidence(weight) if m.score >= 0.2 else -np.inf for m in everyday])
                 for min_margin in np.arange(-0.02, 0.1001, 0.0025):
                     fired = evidence >= min_margin
                     out.append(
@@ -212,6 +238,7 @@ def sweep(gate: Gate, rows: list[Row], models: Path) -> list[dict[str, Any]]:
                             "min_margin": round(float(min_margin), 4),
                             "recall": rate(int(fired[fraud_rows].sum()), int(fraud_rows.sum())),
                             "false_alarm_rate": rate(int(fired[~fraud_rows].sum()), int((~fraud_rows).sum())),
+                            "honest_conversation_alarms": int((plain >= min_margin).sum()),
                         }
                     )
     return out
@@ -226,6 +253,8 @@ def print_report(report: dict[str, Any]) -> None:
     for rule_id, summary in report["by_rule"].items():
         fraud, benign = summary.get("fraud", {}), summary.get("benign", {})
         print(f"\n{rule_id} alone: recall {fraud.get('recall')}, false alarms {benign.get('false_alarm_rate')}")
+    print(f"\nhonest customers' words in the conversation tests flagged: {report['honest_conversation_alarms']}"
+          f" of {report['honest_conversation_rows']}")
     lat = report["semantic_check_ms"]
     print(
         f"\ngate build {report['gate_build_s']} s; semantic check per new utterance "
@@ -236,6 +265,7 @@ def print_report(report: dict[str, Any]) -> None:
             f"{'PICK ' if line is report.get('pick') else ''}k={line['k']} min_score={line['min_score']:.2f} "
             f"C={line['classifier_c']} weight={line['classifier_weight']} min_margin={line['min_margin']:+.4f}"
             f"  recall {line['recall']}  false alarms {line['false_alarm_rate']}"
+            f"  honest conversation alarms {line['honest_conversation_alarms']}"
         )
 
 
