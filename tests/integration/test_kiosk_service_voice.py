@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,18 @@ def _until_screen(ws: Any) -> list[Message]:
     return received
 
 
+@contextmanager
+def _english_session(client: TestClient, kiosk: str = "V1") -> Iterator[tuple[Any, int]]:
+    """A screen of ``kiosk`` with a fresh English session (its welcome drawn), reset afterwards."""
+    with client.websocket_connect(f"/ws/{kiosk}") as ws:
+        ws.receive_text()  # hello
+        _send(ws, {"type": "start", "lang": "en"})
+        welcome = _until_screen(ws)
+        yield ws, next(m for m in welcome if m["type"] == "state")["turn"]
+        _send(ws, {"type": "reset"})
+        ws.receive_text()
+
+
 def _speak(ws: Any, pcm: bytes) -> None:
     for start in range(0, len(pcm), CHUNK * 2):
         ws.send_bytes(pcm[start:start + CHUNK * 2])
@@ -80,29 +93,20 @@ def test_the_browser_microphone_listens_with_the_same_parts_as_vtm_kiosk(
     served: tuple[TestClient, KioskService, bytes],
 ) -> None:
     client, service, _pcm = served
-    with client.websocket_connect("/ws/V1") as ws:
-        ws.receive_text()  # hello
-        _send(ws, {"type": "start", "lang": "en"})
-        _until_screen(ws)
+    with _english_session(client):
         session = service.sessions.peek("V1")
         assert session is not None
         assert session.microphone is not None
         assert session.front is not None
         assert isinstance(session.front.completion, SmartTurn)  # end of turn beyond silence, as vtm kiosk
         assert session.microphone.partials is not None  # ASR at the first pause, while the wait runs
-        _send(ws, {"type": "reset"})
-        ws.receive_text()
 
 
 def test_speech_over_an_interruptible_reply_barges_in_and_is_the_next_turn(
     served: tuple[TestClient, KioskService, bytes],
 ) -> None:
     client, _service, pcm = served
-    with client.websocket_connect("/ws/V1") as ws:
-        ws.receive_text()
-        _send(ws, {"type": "start", "lang": "en"})
-        welcome = _until_screen(ws)
-        turn = next(m for m in welcome if m["type"] == "state")["turn"]
+    with _english_session(client) as (ws, turn):
         _send(ws, {"type": "speaker", "playing": True, "interruptible": True})  # the welcome plays
         _speak(ws, pcm)
         barge = json.loads(ws.receive_text())
@@ -112,19 +116,13 @@ def test_speech_over_an_interruptible_reply_barges_in_and_is_the_next_turn(
         assert caption["turn"] == turn + 1
         assert caption["text"].strip()
         assert any(m["type"] == "reply" and m["audio_url"] for m in answered)  # and answered aloud
-        _send(ws, {"type": "reset"})
-        ws.receive_text()
 
 
 def test_a_reply_that_must_be_heard_is_not_interrupted_and_speech_over_it_is_not_a_turn(
     served: tuple[TestClient, KioskService, bytes],
 ) -> None:
     client, _service, pcm = served
-    with client.websocket_connect("/ws/V1") as ws:
-        ws.receive_text()
-        _send(ws, {"type": "start", "lang": "en"})
-        welcome = _until_screen(ws)
-        turn = next(m for m in welcome if m["type"] == "state")["turn"]
+    with _english_session(client) as (ws, turn):
         _send(ws, {"type": "speaker", "playing": True, "interruptible": False})  # e.g. a fraud warning
         _speak(ws, pcm)
         _send(ws, {"type": "speaker", "playing": False})
@@ -132,8 +130,6 @@ def test_a_reply_that_must_be_heard_is_not_interrupted_and_speech_over_it_is_not
         answered = _until_screen(ws)  # the first thing back is the typed turn: nothing came of the speech
         assert answered[0] == {"type": "caption", "turn": turn + 1, "text": "check my balance"}
         assert not any(m["type"] == "barge_in" for m in answered)
-        _send(ws, {"type": "reset"})
-        ws.receive_text()
 
 
 def test_room_noise_from_the_microphone_is_silence_and_the_customer_who_left_is_reminded(
