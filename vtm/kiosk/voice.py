@@ -176,15 +176,17 @@ class _Heard:
 
 
 class PartialAsr:
-    """The detector's ``partial`` function: ASR on the audio so far, each result kept with its time."""
+    """The detector's ``partial`` function: ASR on the audio so far, each result kept with its time.
 
-    def __init__(self, recognizer: Recognizer, lang: Lang) -> None:
-        self._recognizer, self._lang = recognizer, lang
+    The language is the session's when the pause comes (the customer may have switched it)."""
+
+    def __init__(self, recognizer: Recognizer, dm: DialogManager) -> None:
+        self._recognizer, self._dm = recognizer, dm
         self.results: list[tuple[Transcript, float]] = []
 
     def __call__(self, so_far: Audio) -> str:
         started = time.perf_counter()
-        result = self._recognizer.transcribe(so_far, self._lang)
+        result = self._recognizer.transcribe(so_far, _lang(self._dm))
         self.results.append((result, time.perf_counter() - started))
         return result.text
 
@@ -289,7 +291,7 @@ class VoiceFrontEnd:
 
     def partial_asr(self, dm: DialogManager) -> PartialAsr | None:
         """The ASR-at-the-first-pause function for a detector (None when ``options.partial`` is off)."""
-        return PartialAsr(self.recognizer, _lang(dm)) if self.options.partial else None
+        return PartialAsr(self.recognizer, dm) if self.options.partial else None
 
     def _respond(self, heard: _Heard, input_path: Path, dm: DialogManager) -> VoiceTurn:
         heard = self._repair(heard, dm.session.turn + 1)

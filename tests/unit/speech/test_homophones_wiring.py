@@ -100,3 +100,24 @@ def test_an_unusable_transcript_is_never_repaired_into_words(tmp_path: Path, rep
     assert dialog.said == []
     assert transcript is not None
     assert transcript.text == ""
+
+
+def test_the_partial_transcript_is_in_the_language_of_the_session_when_the_pause_comes() -> None:
+    """A customer who switched to English mid-session is transcribed in English at the next pause."""
+    from vtm.kiosk.voice import PartialAsr
+
+    asked: list[str] = []
+
+    class Recogniser:
+        def transcribe(self, audio: Audio, lang: Lang) -> Transcript:
+            asked.append(lang)
+            return Transcript("ok", lang, 0.9, audio.duration_s, 0.01)
+
+    dm = SimpleNamespace(session=SimpleNamespace(lang="zh"))
+    partial = PartialAsr(Recogniser(), dm)  # type: ignore[arg-type]
+    silence = Audio(np.zeros(1600, dtype=np.float32))
+    partial(silence)
+    dm.session.lang = "en"
+    partial(silence)
+    assert asked == ["zh", "en"]
+    assert [t.lang for t, _ in partial.results] == ["zh", "en"]
