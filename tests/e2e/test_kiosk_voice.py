@@ -41,6 +41,8 @@ from vtm.speech.tts import Synthesizer
 
 pytestmark = pytest.mark.slow
 
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"  # screenshots shown in docs/kiosk.md
+
 CHEAP_PINS = SandboxPolicy(pin_hash_time_cost=1, pin_hash_memory_kib=64, pin_hash_parallelism=1)
 TURN_MS = 120_000  # end of turn + Whisper + dialog + espeak-ng on a loaded 2-core machine
 
@@ -119,7 +121,7 @@ def test_a_customer_speaks_to_the_page_and_hears_the_reply(served: Served, tmp_p
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path="/usr/bin/chromium", args=args, headless=True,
-            viewport={"width": 1920, "height": 1080})
+            viewport={"width": 1920, "height": 1080}, device_scale_factor=0.5)
         page = context.new_page()
         page.set_default_timeout(TURN_MS)
         page.on("websocket", watch)
@@ -134,6 +136,9 @@ def test_a_customer_speaks_to_the_page_and_hears_the_reply(served: Served, tmp_p
         expect(microphone).to_be_visible()
         microphone.click()
         expect(microphone).to_have_attribute("aria-pressed", "true")
+        expect(page.locator("#figure")).to_have_attribute("data-state", "listening")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "listening.png"))  # docs/kiosk.md
         heard = page.get_by_test_id("customer-caption").filter(has_text=re.compile("balance", re.I)).first
         expect(heard).to_be_visible(timeout=TURN_MS)
         expect(page.get_by_test_id("device-prompt")).to_have_attribute("data-device", "pin", timeout=TURN_MS)
