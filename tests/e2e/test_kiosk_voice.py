@@ -162,17 +162,19 @@ class Spoken:
 
 
 Step = Spoken | str  # a str is a device command for the developer panel's simulated hardware
-_REPAIR = ("repair.no_match", "repair.silence")
+_ASKED_AGAIN = ("repair.no_match", "repair.silence", "confirm.unclear")  # the same question, asked again
+_CANCEL_AFTER_UNCLEAR = "confirm.unclear_cancel"  # a new question: "shall I cancel?" after two unclear answers
 
 
 def _spoken_wav(synth: Synthesizer, say: Spoken, text: str, lang: str, path: Path) -> Path:
-    """1.5 s of room, the words, then 8 s of room. Chromium starts the file when the page asks for
-    the microphone, and the page's audio graph starts some hundred milliseconds later: the lead
-    keeps the first word. The turn ends and is answered well before Chromium, which loops the
-    file, would say the words again (the page is closed first)."""
+    """3 s of room, the words, then 8 s of room. Chromium starts the file when the page asks for
+    the microphone, and the page's audio graph starts some hundred milliseconds later (over a
+    second on a loaded machine): the lead keeps the first word. The turn ends and is answered
+    well before Chromium, which loops the file, would say the words again (the page is closed
+    first)."""
     synth.synthesize(text, lang, path, rate=say.rate, voice_variant=say.voice)
     speech = load_audio(path).samples
-    return write_wav(path, np.concatenate([np.zeros(3 * SAMPLE_RATE // 2, dtype=np.float32), speech,
+    return write_wav(path, np.concatenate([np.zeros(3 * SAMPLE_RATE, dtype=np.float32), speech,
                                            np.zeros(8 * SAMPLE_RATE, dtype=np.float32)]))
 
 
@@ -213,9 +215,12 @@ class VoiceCustomer:
         heard = [m["text"] for m in received if m["type"] == "caption" and m["turn"] > self.turn]
         self.turn, self.state = state["turn"], state["state"]
         keys = [r["key"] for r in replies]
-        self.understood = bool(keys) and not any(k.startswith(_REPAIR) for k in keys)
-        if self.understood:
-            self.question = keys[-1]  # asked again: the question stays the one before
+        if keys[-1:] == [_CANCEL_AFTER_UNCLEAR]:
+            self.understood, self.question = True, _CANCEL_AFTER_UNCLEAR
+        else:
+            self.understood = bool(keys) and not any(k.startswith(_ASKED_AGAIN) for k in keys)
+            if self.understood:
+                self.question = keys[-1]  # asked again: the question stays the one before
         self.log.append(f"{what} heard {heard} -> {self.state}: {' '.join(r['text'] for r in replies)}")
         assert all(r["audio_url"] for r in replies if r["text"].strip()), "a reply was not spoken"
 
@@ -238,6 +243,8 @@ class VoiceCustomer:
         browser, page, received = self._page(wav)
         microphone = page.get_by_test_id("microphone")
         expect(microphone).to_be_visible()
+        # The resumed session is drawn (until then the page keeps its microphone muted).
+        expect(page.locator("#app")).to_have_attribute("data-screen", "session", timeout=TURN_MS)
         microphone.click()
         expect(microphone).to_have_attribute("aria-pressed", "true")
         self._answer(page, received, f"customer: {text!r}")
@@ -277,6 +284,7 @@ def test_a_mandarin_card_loss_is_finished_by_voice_at_the_page(served: Served, t
             "card_loss.ask_kind": Spoken(("暂时挂失", "暂时的", "暂时挂失吧"), voice="m3", rate=120),
             "card_loss.confirm": Spoken(("对，没错", "是的没错"), voice="f2", rate=150),
             "card_loss.offer_replacement": Spoken(("不需要了", "不需要"), voice="m1", rate=135),
+            _CANCEL_AFTER_UNCLEAR: Spoken(("不要取消", "不取消")),  # not heard twice at the read-back: carry on
         })
     status = served.core.card_status(card.card_number).status.value
     assert status == "temporarily_lost", "\n".join(customer.log)
@@ -298,6 +306,7 @@ def test_an_english_transfer_is_finished_by_voice_at_the_page(served: Served, tm
             "repair.ack_needed": Spoken(("okay, understood", "yes I understand"), voice="f2", rate=180),
             "transfer.confirm": Spoken(("yes, that's correct", "yes")),
             "transfer.offer_receipt": Spoken(("no receipt thanks", "no thanks"), voice="m3", rate=150),
+            _CANCEL_AFTER_UNCLEAR: Spoken(("no, don't cancel it", "no")),  # not heard twice at the read-back
         })
     after = Decimal(served.core.balance(card.account_number).balance)
     assert after - before == Decimal("-2000.00"), "\n".join(customer.log)
