@@ -208,6 +208,11 @@ SWEEP_C = (16.0, 64.0, 256.0)
 SWEEP_WEIGHT = (0.0, 0.01, 0.02, 0.03, 0.05)
 
 
+def _evidence(matches: list[Any], weight: float, min_score: float = 0.2) -> np.ndarray:
+    """Each match's evidence for fraud at this classifier weight; -inf below ``min_score``."""
+    return np.array([m.evidence(weight) if m.score >= min_score else -np.inf for m in matches])
+
+
 def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row]) -> list[dict[str, Any]]:
     """Semantic rule alone, over a grid of (k, C, classifier weight, min_margin) at ``min_score``
     0.2: for calibration, never on a held-out set."""
@@ -226,8 +231,7 @@ def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row]) -> list[
             for weight in SWEEP_WEIGHT:
                 if weight == 0 and c != SWEEP_C[0]:
                     continue  # the classifier plays no part: one row is enough
-                evidence = np.array([m.evidence(weight) if m.score >= 0.2 else -np.inf for m in matches])
-                plain = np.array([m.evidence(weight) if m.score >= 0.2 else -np.inf for m in everyday])
+                evidence, plain = _evidence(matches, weight), _evidence(everyday, weight)
                 for min_margin in np.arange(-0.02, 0.1001, 0.0025):
                     fired = evidence >= min_margin
                     out.append(

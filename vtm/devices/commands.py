@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from vtm.common.masking import mask_card, mask_id
 from vtm.common.secret import PIN_MASK, Secret
@@ -136,7 +136,7 @@ DeviceCommand = (
 USAGE: Final = (
     "insert_card CARD_NUMBER | take_card | pin DIGITS | pin_cancel | scan_id ID_NUMBER [expired] | "
     "face pass|fail|refuse | silence SECONDS | take_receipt | button confirm|cancel | "
-    "screen zh|en|elderly_on|elderly_off|person"
+    "screen " + "|".join(get_args(ScreenButton))
 )
 
 _NO_ARGS: Final[dict[str, DeviceCommand]] = {
@@ -196,7 +196,7 @@ def parse_device_command(line: str) -> DeviceCommand:
             raise _error("button needs one of: confirm, cancel")
         return PressButton("confirm" if args[0].lower() == "confirm" else "cancel")
     if name == "screen":
-        buttons: tuple[ScreenButton, ...] = ("zh", "en", "elderly_on", "elderly_off", "person")
+        buttons: tuple[ScreenButton, ...] = get_args(ScreenButton)
         button = next((b for b in buttons if len(args) == 1 and args[0].lower() == b), None)
         if button is None:
             raise _error("screen needs one of: " + ", ".join(buttons))
