@@ -5,7 +5,7 @@ usable and the error over those, ASR latency p50 / p95, and TTS latency p50 / p9
 espeak-ng is robotic: its CER says more about the voice than about Whisper (real read Mandarin
 measured about 5 % CER with the same settings).
 
-    .venv/bin/python bench/asr.py [--threads 1] [--configs beam5,beam1,beam5-chunk10] [--json]
+    .venv/bin/python bench/asr.py [--threads 1] [--configs beam5,beam1,beam5-chunk10,window30,window15] [--json]
 """
 
 from __future__ import annotations
@@ -85,6 +85,10 @@ CONFIGS = {
     "beam1": AsrOptions(cpu_threads=1, beam_size=1),
     "beam5-chunk10": AsrOptions(cpu_threads=1, chunk_length=10),
     "beam5-noprompt": AsrOptions(cpu_threads=1, prompt_zh=None),
+    # The encoder's window (vtm.speech.whisper_window): the default is 10 s at least, speech + 1 s.
+    "window30": AsrOptions(cpu_threads=1, encoder_min_s=None),
+    "window15": AsrOptions(cpu_threads=1, encoder_min_s=15.0, encoder_pad_s=2.0),
+    "window5": AsrOptions(cpu_threads=1, encoder_min_s=5.0),
 }
 
 

@@ -128,6 +128,7 @@ def end_of_turn_report(synth: Synthesizer, work: Path, completion: TurnCompletio
         "silence 0.6 s (before)": (ListenOptions(), None),
         "silence 0.2 s": (ListenOptions(waits=TurnWaits(0.2, 0.2, 0.2)), None),
         "smart turn (kiosk default)": (ListenOptions(), completion),
+        "smart turn, long wait 1.0 s": (ListenOptions(waits=TurnWaits(0.2, 1.0, 0.6)), completion),
     }
     report: dict[str, Any] = {}
     for name, (options, model) in configs.items():

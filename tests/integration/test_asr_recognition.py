@@ -128,3 +128,26 @@ def test_language_is_detected_when_the_session_does_not_know_it(
     zh = recognizer.transcribe(synth.synthesize("我的银行卡丢了", "zh", tmp_path / "zh.wav").path, None)
     assert en.lang == "en"
     assert zh.lang == "zh"
+
+
+def test_the_encoder_sees_the_speech_and_a_margin_not_thirty_seconds_of_padding(
+    recognizer: Recognizer, synth: Synthesizer, tmp_path: Path
+) -> None:
+    from faster_whisper.audio import pad_or_trim
+
+    model = recognizer.model()
+    short = load_audio(synth.synthesize("I lost my card.", "en", tmp_path / "s.wav").path).samples
+    long = np.tile(short, 25)[: 25 * 16_000]  # 25 s: longer than the 10 s window
+    frames = {name: model.feature_extractor(audio).shape[-1] - 1 for name, audio in (("short", short), ("long", long))}
+    out = {name: model.encode(pad_or_trim(model.feature_extractor(audio)[:, :-1])).shape
+           for name, audio in (("short", short), ("long", long))}
+    # Encoder positions are half the frames: the 10 s minimum for a short turn; a long one keeps
+    # every frame of speech plus the 1 s margin (and is never cut), both well under Whisper's 1,500.
+    assert frames["short"] < 1000, frames
+    assert out["short"][1] == 500, (frames, out)
+    assert out["long"][1] == (frames["long"] + 100 + 1) // 2, (frames, out)
+    assert out["long"][1] < 1500
+    whole = Recognizer(recognizer.model_dir, AsrOptions(cpu_threads=1, encoder_min_s=None)).model()
+    assert whole.encode(pad_or_trim(whole.feature_extractor(short)[:, :-1])).shape[1] == 1500
+    # ...and the short window still hears the sentence.
+    assert {"lost", "card"} <= set(_norm(recognizer.transcribe(Audio(short), "en").text).split())

@@ -64,7 +64,13 @@ class AsrOptions:
     max_new_tokens: int = 96  # hard cap; per utterance also tokens_per_s x duration + 12
     tokens_per_s: float = 10.0  # fast Mandarin is ~5 characters/s, ~1.5 tokens each
     chunk_length: int | None = None  # seconds of encoder window; None = the model's 30 s
-    cpu_threads: int = 2
+    # One thread: in the kiosk the completion model and the VAD run beside the decoder, and with the
+    # 10 s window one thread gave the shorter voice to voice (ASR p50 240 against 396 ms, bench/voice.py).
+    cpu_threads: int = 1
+    # The encoder's window: the speech plus ``encoder_pad_s``, at least ``encoder_min_s`` (None: Whisper's
+    # whole 30 s window). 10 s / 1 s cut recognition time 2.5x at equal accuracy (docs/benchmarks.md).
+    encoder_min_s: float | None = 10.0
+    encoder_pad_s: float = 1.0
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 500
     prompt_zh: str | None = "以下是普通话的句子。"
@@ -156,14 +162,14 @@ class Recognizer:
                     )
                 from faster_whisper import WhisperModel
 
-                self._model = WhisperModel(
-                    str(self.model_dir),
-                    device="cpu",
-                    compute_type="int8",
-                    cpu_threads=self.options.cpu_threads,
-                    num_workers=1,
-                    local_files_only=True,
-                )
+                from vtm.speech.whisper_window import WindowedWhisper
+
+                common: dict[str, Any] = {"device": "cpu", "compute_type": "int8", "num_workers": 1,
+                                          "cpu_threads": self.options.cpu_threads, "local_files_only": True}
+                window = self.options.encoder_min_s
+                self._model = WhisperModel(str(self.model_dir), **common) if window is None else WindowedWhisper(
+                    str(self.model_dir), min_frames=round(window * 100),
+                    pad_frames=round(self.options.encoder_pad_s * 100), **common)
             return self._model
 
     def warm_up(self) -> None:
