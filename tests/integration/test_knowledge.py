@@ -84,6 +84,37 @@ def test_unrelated_questions_are_declined_with_the_handoff_prompt(kb: KnowledgeB
     assert result.spoken == (kb.content.settings.decline.zh if lang == "zh" else kb.content.settings.decline.en)
 
 
+@pytest.mark.parametrize(
+    ("ours", "theirs", "lang"),
+    [("手机银行怎么开通", "建行的手机银行怎么开通", "zh"),
+     ("客服电话是多少", "工商银行的客服电话是多少", "zh"),
+     ("what's your customer service phone number", "What's Alipay's customer service phone number?", "en")],
+)
+def test_a_question_about_another_banks_service_is_declined_not_answered_as_ours(
+    kb: KnowledgeBase, ours: str, theirs: str, lang: str
+) -> None:
+    language = "zh" if lang == "zh" else "en"
+    assert kb.ask(ours, language).answered, ours
+    ranking = kb.assess(theirs, language)
+    assert ranking.names_other
+    assert ranking.candidates[0].score >= kb.settings.threshold.of(language)  # close enough by similarity...
+    result = kb.ask(theirs, language)
+    assert not result.answered, (theirs, result.candidates[:3])  # ...but about another institution
+
+
+@pytest.mark.parametrize(
+    ("text", "entry", "about_other"),
+    [("转账到建设银行要手续费吗", "transfers.fee", False),  # the other bank is the payee's: our transfer
+     ("我的卡能绑到支付宝上吗", "ebanking.payment_apps", True)],  # an entry about binding cards in the apps
+)
+def test_a_bank_named_as_the_payees_or_by_an_entry_about_it_is_still_answered(
+    kb: KnowledgeBase, text: str, entry: str, about_other: bool
+) -> None:
+    assert kb.assess(text, "zh").names_other is about_other
+    result = kb.ask(text, "zh")
+    assert result.entry_id == entry, (text, result.candidates[:3])
+
+
 def test_an_answer_quotes_the_policy_figure(kb: KnowledgeBase) -> None:
     result = kb.ask("一天最多能在这台机器上转多少钱", "zh")
     assert result.entry_id == "transfers.daily_limit"

@@ -28,6 +28,7 @@ import torch
 
 from vtm.common.classifier import SoftmaxClassifier
 from vtm.knowledge.dense import DenseIndex, SentenceEncoder, embed_cached
+from vtm.knowledge.institutions import InstitutionNames
 from vtm.knowledge.lexical import LexicalIndex
 from vtm.knowledge.loader import LANGS, Entry, KnowledgeContent, load_knowledge
 from vtm.knowledge.models import RetrievalSettings
@@ -39,13 +40,14 @@ __all__ = ["KnowledgeBase", "Ranking", "cache_dir", "prepare_index"]
 
 
 class Ranking(NamedTuple):
-    """Every entry ranked for one question, the classifier's probability that none answers it, and
-    the normalised question's length in characters."""
+    """Every entry ranked for one question, the classifier's probability that none answers it, the
+    normalised question's length in characters, and whether it names another institution."""
 
     lang: Lang
     candidates: tuple[Candidate, ...]
     outside: float | None
     length: int = 0
+    names_other: bool = False  # asks about another bank's or provider's service (vtm.knowledge.institutions)
 
 
 def cache_dir(models_path: Path) -> Path:
@@ -77,6 +79,13 @@ class KnowledgeBase:
         self.settings: RetrievalSettings = content.settings.retrieval
         self._entries = content.entries
         self._by_id = {e.id: e for e in content.entries}
+        self._institutions = InstitutionNames.load(self.settings.other_institutions,
+                                                     self.settings.counterparty_cues)
+        # Entries that may answer a question naming another institution: their own texts name one.
+        names = self._institutions.named
+        self._about_others = {lang: frozenset(e.id for e in self._entries
+                                              if any(names(t, lang) for t in _indexed_texts(e, lang)))
+                              for lang in LANGS}
         self._lexical = LexicalIndex(
             {lang: [" ".join(_indexed_texts(e, lang)) for e in self._entries] for lang in LANGS}
         )
@@ -150,12 +159,13 @@ class KnowledgeBase:
         order = np.argsort(-fused, kind="stable")
         return Ranking(language, tuple(
             Candidate(self._entries[i].id, float(fused[i]), float(dense[i]), float(lexical[i])) for i in order
-        ), outside, len(normalized))
+        ), outside, len(normalized), self._institutions.as_provider(text, language))
 
     def answers(self, ranking: Ranking, threshold: float | None = None) -> bool:
         """Whether the best entry of ``ranking`` is answered with: its score reaches the language's threshold
-        (or ``threshold``), lowered for a long question by ``length_relief``, and the classifier does not
-        take the question for one no entry answers."""
+        (or ``threshold``), lowered for a long question by ``length_relief``; a question naming another
+        bank or provider is about an entry that names one too; and the classifier does not take the
+        question for one no entry answers."""
         if not ranking.candidates:
             return False
         s, lang = self.settings, ranking.lang
@@ -165,6 +175,8 @@ class KnowledgeBase:
             threshold -= s.length_relief.of(lang) * max(0.0, math.log(max(ranking.length, 1) / s.length_from.of(lang)))
         if ranking.candidates[0].score < threshold:
             return False
+        if ranking.names_other and ranking.candidates[0].entry_id not in self._about_others[lang]:
+            return False  # "建行的手机银行怎么开通": our entry would answer about their service
         if ranking.outside is None or s.outside_ceiling is None:
             return True
         return ranking.outside <= s.outside_ceiling.of(lang)

@@ -299,6 +299,16 @@ class RetrievalSettings(_Doc):
         default=8.0, gt=0, description="Inverse regularisation of the entry classifier (larger: closer fit)"
     )
     candidates: int = Field(default=5, ge=1, le=50, description="Entries kept in a result for logs and review")
+    other_institutions: dict[Literal["zh", "en"], list[str]] = Field(
+        default_factory=dict,
+        description="Payment apps and providers that are not this bank (besides the other banks of the NLU's bank "
+                    "lexicon): a question naming one is answered only by an entry whose own texts name one",
+    )
+    counterparty_cues: dict[Literal["zh", "en"], list[str]] = Field(
+        default_factory=dict,
+        description="Words of a transfer: a bank named beside one is the payee's, and the question is about "
+                    "our transfer, so `other_institutions` does not apply",
+    )
 
 
 class SettingsFile(_Doc):

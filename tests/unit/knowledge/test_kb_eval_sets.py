@@ -81,7 +81,7 @@ def _training_texts(content: KnowledgeContent) -> set[str]:
 
 @pytest.mark.parametrize(("name", "lang"), [(name, lang) for name in ("blind3", "blind4", "blind5")
                                              for lang in ("zh", "en")] + [("blind6", "zh")]
-                                            + [("blind7", lang) for lang in ("zh", "en")])
+                                            + [(name, lang) for name in ("blind7", "blind8") for lang in ("zh", "en")])
 def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
     content: KnowledgeContent, name: str, lang: str
 ) -> None:

@@ -139,6 +139,7 @@ class Lexicon:
     en_not_names: frozenset[str]
     choices: ChoiceSet
     bank_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    bank_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # code -> every alias, as written
 
 
 def _read(path: Path, model: type[_D]) -> _D:
@@ -183,6 +184,7 @@ def load_lexicon(folder: Path) -> Lexicon:
             language=_choices(choices.language),
         ),
         bank_names={code: (b.zh, b.en) for code, b in banks.banks.items()},
+        bank_aliases={code: tuple(b.aliases) for code, b in banks.banks.items()},
     )
 
 
