@@ -6,7 +6,7 @@ written down before the sweep (docs/nlu.md): pool the sets, keep the threshold w
 accuracy among those with out-of-scope recall at least ``--min-oos-recall``. Never run it on a
 held-out set: that set would then no longer be held out.
 
-    .venv/bin/python bench/nlu_threshold.py                       # blind1-5 (the development sets), both languages
+    .venv/bin/python bench/nlu_threshold.py                       # blind1-6 (the development sets), both languages
     .venv/bin/python bench/nlu_threshold.py tests/data/nlu/blind3/zh.csv --json
 
 Needs a prepared e5 and the trained intent model (``vtm models prepare``).
@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVELOPMENT = [ROOT / "tests" / "data" / "nlu" / name / f"{lang}.csv"
-               for name in ("blind", "blind2", "blind3", "blind4", "blind5") for lang in ("zh", "en")]
+               for name in ("blind", "blind2", "blind3", "blind4", "blind5", "blind6") for lang in ("zh", "en")]
 OUT_OF_SCOPE = "out_of_scope"
 
 
