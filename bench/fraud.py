@@ -6,7 +6,7 @@ Run::
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --errors   # missed / false rows
     .venv/bin/python bench/fraud.py tests/data/fraud/blind3.csv --json          # aggregate figures only
     # calibration grid on the pooled development sets, and the pick by the rule written down first:
-    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2,blind3,blind4}.csv \
+    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2,blind3,blind4,blind5}.csv \
         --sweep --pick 0.96
 
 Several CSVs are pooled into one set. The CSV has the columns ``text,label,fraud_type,lang``
