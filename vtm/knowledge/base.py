@@ -82,7 +82,7 @@ class KnowledgeBase:
         self._institutions = InstitutionNames.load(self.settings.other_institutions,
                                                      self.settings.counterparty_cues)
         # Entries that may answer a question naming another institution: their own texts name one.
-        names = self._institutions.named
+        names = self._institutions.names_in  # the indexed texts are normalised already
         self._about_others = {lang: frozenset(e.id for e in self._entries
                                               if any(names(t, lang) for t in _indexed_texts(e, lang)))
                               for lang in LANGS}

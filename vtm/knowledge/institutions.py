@@ -58,9 +58,9 @@ class InstitutionNames:
         en = [a for a in aliases if not _HAN.search(a)]
         return cls.build([*zh, *providers.get("zh", ())], [*en, *providers.get("en", ())], cues)
 
-    def named(self, text: str, lang: Lang) -> bool:
-        """Whether ``text`` names another institution (after the NLU's normalisation)."""
-        plain = normalize(text, lang).text.lower()
+    def names_in(self, normalized: str, lang: Lang) -> bool:
+        """Whether text already normalised as the NLU does names another institution."""
+        plain = normalized.lower()
         if lang == "zh":
             return any(name in plain for name in self.zh)
         return self.en is not None and self.en.search(plain) is not None
@@ -68,9 +68,9 @@ class InstitutionNames:
     def as_provider(self, text: str, lang: Lang) -> bool:
         """Whether ``text`` asks about another institution's own service: it names one, and not as the
         other end of a transfer ("转账到建设银行要手续费吗" asks about our transfer, to their bank)."""
-        if not self.named(text, lang):
-            return False
         plain = normalize(text, lang).text.lower()
+        if not self.names_in(plain, lang):
+            return False
         if lang == "zh":
             return not any(cue in plain for cue in self.zh_cues)
         return self.en_cues is None or self.en_cues.search(plain) is None

@@ -63,7 +63,7 @@ class AsrOptions:
     beam_size: int = 5
     max_new_tokens: int = 96  # hard cap; per utterance also tokens_per_s x duration + 12
     tokens_per_s: float = 10.0  # fast Mandarin is ~5 characters/s, ~1.5 tokens each
-    chunk_length: int | None = None  # seconds of encoder window; None = the model's 30 s
+    chunk_length: int | None = None  # faster-whisper's segment length (its encoder still pads to 30 s)
     # One thread: in the kiosk the completion model and the VAD run beside the decoder, and with the
     # 10 s window one thread gave the shorter voice to voice (ASR p50 240 against 396 ms, bench/voice.py).
     cpu_threads: int = 1
