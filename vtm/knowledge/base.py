@@ -159,7 +159,7 @@ class KnowledgeBase:
         order = np.argsort(-fused, kind="stable")
         return Ranking(language, tuple(
             Candidate(self._entries[i].id, float(fused[i]), float(dense[i]), float(lexical[i])) for i in order
-        ), outside, len(normalized), self._institutions.as_provider(text, language))
+        ), outside, len(normalized), self._institutions.as_provider(normalized, language))
 
     def answers(self, ranking: Ranking, threshold: float | None = None) -> bool:
         """Whether the best entry of ``ranking`` is answered with: its score reaches the language's threshold

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vtm.nlu.entities.lexicon import default_lexicon
-from vtm.nlu.normalize import normalize
 from vtm.nlu.types import Lang
 
 __all__ = ["InstitutionNames"]
@@ -65,12 +64,13 @@ class InstitutionNames:
             return any(name in plain for name in self.zh)
         return self.en is not None and self.en.search(plain) is not None
 
-    def as_provider(self, text: str, lang: Lang) -> bool:
-        """Whether ``text`` asks about another institution's own service: it names one, and not as the
-        other end of a transfer ("转账到建设银行要手续费吗" asks about our transfer, to their bank)."""
-        plain = normalize(text, lang).text.lower()
-        if not self.names_in(plain, lang):
+    def as_provider(self, normalized: str, lang: Lang) -> bool:
+        """Whether a question (normalised as the NLU does) asks about another institution's own service:
+        it names one, and not as the other end of a transfer ("转账到建设银行要手续费吗" asks about our
+        transfer, to their bank)."""
+        if not self.names_in(normalized, lang):
             return False
+        plain = normalized.lower()
         if lang == "zh":
             return not any(cue in plain for cue in self.zh_cues)
         return self.en_cues is None or self.en_cues.search(plain) is None
