@@ -1,11 +1,15 @@
-"""ASR accuracy and latency on kiosk phrases spoken by our own TTS (espeak-ng), per language.
+"""ASR accuracy and latency on kiosk phrases, per language and voice.
 
-Prints, per decoding configuration: CER (zh) / WER (en) over all utterances, the share judged
-usable and the error over those, ASR latency p50 / p95, and TTS latency p50 / p95. Mandarin from
-espeak-ng is robotic: its CER says more about the voice than about Whisper (real read Mandarin
-measured about 5 % CER with the same settings).
+Voices: ``espeak`` (our own TTS, espeak-ng, both languages) and, for Mandarin, ``human3`` and
+``human5``: two people's recorded syllables joined into the sentence (``bench/human_voice.py``,
+Debian's gcin-voice). Prints, per decoding configuration and voice: CER (zh) / WER (en) over all
+utterances, the same after the kiosk's domain-aware step (the homophone repair of
+``vtm.kiosk.voice.domain_repairer``, for the languages ``VoiceOptions.repair_langs`` wires), the
+share judged usable and the error over those, and ASR latency p50 / p95. Mandarin from espeak-ng is
+robotic and the joined syllables have no sentence melody: neither is read speech.
 
-    .venv/bin/python bench/asr.py [--threads 1] [--configs beam5,beam1,beam5-chunk10,window30,window15] [--json]
+    .venv/bin/python bench/asr.py [--threads 1] [--configs beam5,beam1,beam5-chunk10,window30,window15]
+                                  [--voices espeak,human3,human5] [--json]
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import cn2an
 import zhconv
 from rapidfuzz.distance import Levenshtein
 
+from vtm.kiosk.voice import VoiceOptions, domain_repairer
 from vtm.speech.asr import AsrOptions, Recognizer
-from vtm.speech.audio import load_audio
+from vtm.speech.audio import Audio, load_audio
 from vtm.speech.latency import percentile
 from vtm.speech.tts import Synthesizer
 
@@ -109,50 +114,70 @@ def error(ref: str, hyp: str, lang: str) -> tuple[int, int]:
     return Levenshtein.distance(rw, hw), len(rw)
 
 
+def _corpus(voices: list[str], work: Path) -> tuple[list[tuple[str, str, str, Audio]], list[float]]:
+    """(voice, lang, text, audio) for every phrase each voice can say, and espeak-ng's TTS times."""
+    from human_voice import HumanVoice
+
+    corpus: list[tuple[str, str, str, Audio]] = []
+    tts_s: list[float] = []
+    if "espeak" in voices:
+        with Synthesizer() as synth:
+            for lang, texts in (("zh", ZH), ("en", EN)):
+                for i, text in enumerate(texts):
+                    variant, rate = VOICES[i % len(VOICES)]
+                    speech = synth.synthesize(text, lang, work / f"{lang}-{i}.wav", rate=rate, voice_variant=variant)
+                    corpus.append(("espeak", lang, text, load_audio(speech.path)))
+                    tts_s.append(speech.tts_s)
+    for voice in (v for v in voices if v.startswith("human")):
+        person = HumanVoice(voice.removeprefix("human"))
+        corpus += [(voice, "zh", text, Audio.from_array(person.render(text))) for text in ZH]
+    return corpus, tts_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--configs", default="beam5")
+    parser.add_argument("--voices", default="espeak", help="comma-separated: espeak, human3, human5")
     parser.add_argument(
         "--models", type=Path, default=Path(os.environ.get("VTM_MODELS_DIR", Path.home() / ".local/share/vtm/models"))
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="vtm-bench-asr-"))
-    corpus: list[tuple[str, str, Path]] = []
-    tts_s: list[float] = []
-    with Synthesizer() as synth:
-        for lang, texts in (("zh", ZH), ("en", EN)):
-            for i, text in enumerate(texts):
-                variant, rate = VOICES[i % len(VOICES)]
-                speech = synth.synthesize(text, lang, work / f"{lang}-{i}.wav", rate=rate, voice_variant=variant)
-                corpus.append((lang, text, speech.path))
-                tts_s.append(speech.tts_s)
+    corpus, tts_s = _corpus(args.voices.split(","), Path(tempfile.mkdtemp(prefix="vtm-bench-asr-")))
+    repairer = domain_repairer(Path(__file__).resolve().parents[1])
+    repairer.warm_up()
+    repair_langs = VoiceOptions().repair_langs
     report: dict[str, object] = {
-        "utterances": {"zh": len(ZH), "en": len(EN)},
-        "tts_ms": {"p50": round(percentile(tts_s, 50) * 1000, 1), "p95": round(percentile(tts_s, 95) * 1000, 1)},
+        "utterances": {f"{voice}/{lang}": sum(1 for c in corpus if c[:2] == (voice, lang))
+                       for voice, lang in dict.fromkeys(c[:2] for c in corpus)},
     }
+    if tts_s:
+        report["espeak_tts_ms"] = {"p50": round(percentile(tts_s, 50) * 1000, 1),
+                                   "p95": round(percentile(tts_s, 95) * 1000, 1)}
     for name in args.configs.split(","):
         options = CONFIGS[name]
         recognizer = Recognizer(
             args.models / "whisper-base", AsrOptions(**{**options.__dict__, "cpu_threads": args.threads})
         )
         recognizer.warm_up()
-        for lang in ("zh", "en"):
-            errs = total = usable_errs = usable_total = usable = 0
+        for voice, lang in dict.fromkeys(c[:2] for c in corpus):
+            errs = fixed_errs = total = usable_errs = usable_total = usable = 0
             times: list[float] = []
-            for _, text, path in (c for c in corpus if c[0] == lang):
-                result = recognizer.transcribe(load_audio(path), lang)  # type: ignore[arg-type]
+            for _, _, text, audio in (c for c in corpus if c[:2] == (voice, lang)):
+                result = recognizer.transcribe(audio, lang)  # type: ignore[arg-type]
                 e, n = error(text, result.heard, lang)
-                errs, total = errs + e, total + n
+                repaired = repairer.repair(result.heard, lang).text if lang in repair_langs else result.heard
+                errs, fixed_errs, total = errs + e, fixed_errs + error(text, repaired, lang)[0], total + n
                 if result.usable:
                     usable += 1
                     usable_errs, usable_total = usable_errs + e, usable_total + n
                 times.append(result.asr_s)
             metric = "cer" if lang == "zh" else "wer"
-            report[f"{name}/{lang}"] = {
+            report[f"{name}/{voice}/{lang}"] = {
                 metric: round(errs / total, 3),
+                f"{metric}_repaired": round(fixed_errs / total, 3),
                 f"{metric}_usable": round(usable_errs / usable_total, 3) if usable_total else None,
                 "usable": f"{usable}/{len(times)}",
                 "asr_ms_p50": round(percentile(times, 50) * 1000),
@@ -160,11 +185,11 @@ def main() -> None:
                 "asr_ms_mean": round(statistics.mean(times) * 1000),
             }
             if not args.json:
-                print(name, lang, report[f"{name}/{lang}"], flush=True)
+                print(name, voice, lang, report[f"{name}/{voice}/{lang}"], flush=True)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print("tts", report["tts_ms"], "utterances", report["utterances"])
+        print({k: v for k, v in report.items() if "/" not in k or k.count("/") == 1})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian machine (2 cores, no GPU; PyPI, Debian and npm reachable).
 #   1. Debian packages the product needs (espeak-ng for speech, a CJK font for PDFs, chromium for
-#      the review app's browser tests, PostgreSQL for the database tests), installed only if missing;
+#      the review app's browser tests, PostgreSQL for the database tests, gcin-voice's recorded
+#      Mandarin syllables for the speech benchmarks' human voice), installed only if missing;
 #   2. a virtual environment in .venv with the project and its pinned dependencies
 #      (requirements/constraints.txt; torch==2.13.0 is the CPU build that lies on disk);
 #   3. the one-time preparation of models, cached under the data directory.
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libsndfile1 fonts-wqy-zenhei chromium postgresql sox)
+APT_PACKAGES=(espeak-ng libsndfile1 fonts-wqy-zenhei chromium postgresql sox gcin-voice)
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
