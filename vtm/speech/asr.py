@@ -74,6 +74,8 @@ class AsrOptions:
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 500
     prompt_zh: str | None = "以下是普通话的句子。"
+    # Words Whisper is nudged toward in Mandarin (faster-whisper ``hotwords``: put before the prompt).
+    hotwords_zh: str | None = None
     min_confidence: float = 0.30
     max_no_speech_prob: float = 0.6
     max_compression_ratio: float = 2.4
@@ -292,6 +294,7 @@ class Recognizer:
             # A decoder loop is cut at the length real speech of this duration could have.
             max_new_tokens=min(opts.max_new_tokens, int(12 + opts.tokens_per_s * len(samples) / 16_000)),
             initial_prompt=prompt,
+            hotwords=opts.hotwords_zh if lang == "zh" else None,
             vad_filter=vad,
             vad_parameters=self._vad_parameters(),
             **extra,
