@@ -79,9 +79,8 @@ def _training_texts(content: KnowledgeContent) -> set[str]:
     return texts
 
 
-@pytest.mark.parametrize(("name", "lang"), [(name, lang) for name in ("blind3", "blind4", "blind5")
-                                             for lang in ("zh", "en")] + [("blind6", "zh")]
-                                            + [(name, lang) for name in ("blind7", "blind8") for lang in ("zh", "en")])
+# blind3 to blind7 became phrasings in round 11 (docs/knowledge.md); blind8 and later stay for measuring.
+@pytest.mark.parametrize(("name", "lang"), [(name, lang) for name in ("blind8", "blind9") for lang in ("zh", "en")])
 def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
     content: KnowledgeContent, name: str, lang: str
 ) -> None:
