@@ -77,6 +77,7 @@ class HumanVoice:
         raise VoiceMissing(f"speaker {self.speaker} has no recording of {bare}")
 
     def render(self, text: str) -> np.ndarray:
+        """``text`` said by this speaker at ``rate`` syllables per second; :class:`VoiceMissing` if it cannot be."""
         pieces: list[np.ndarray] = []
         spoken = 0
         for syllable in self.syllables(text):
@@ -109,6 +110,6 @@ def _tempo(samples: np.ndarray, factor: float) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="vtm-human-voice-") as work:
         src, dst = Path(work) / "in.wav", Path(work) / "out.wav"
         sf.write(src, samples, SAMPLE_RATE, subtype="FLOAT")
-        subprocess.run(["sox", str(src), str(dst), "tempo", "-s", f"{factor:.3f}"], check=True)
+        subprocess.run(["sox", "-V1", str(src), str(dst), "tempo", "-s", f"{factor:.3f}"], check=True)
         out, _ = sf.read(dst, dtype="float32")
         return np.asarray(out, dtype=np.float32)

@@ -74,7 +74,9 @@ class AsrOptions:
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 500
     prompt_zh: str | None = "以下是普通话的句子。"
-    # Words Whisper is nudged toward in Mandarin (faster-whisper ``hotwords``: put before the prompt).
+    # Words Whisper is nudged toward in Mandarin (faster-whisper ``hotwords``, put before the prompt).
+    # Off: the kiosk's own words cost accuracy and doubled decode time on held-out sentences
+    # (docs/benchmarks.md, "Human voice").
     hotwords_zh: str | None = None
     min_confidence: float = 0.30
     max_no_speech_prob: float = 0.6
