@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from vtm.common.canonical import canonical_json, sha256_hex
+from vtm.common.yamlio import safe_load
 from vtm.compliance.checks import CHECKS, CheckSpec, PackResources
 from vtm.compliance.errors import PackProblem, PolicyError
 from vtm.compliance.exemplars import ExemplarsDocument, ExemplarSet, compile_exemplars
@@ -117,7 +118,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise PolicyError.single(path, "", f"cannot read: {exc.strerror or exc}") from exc
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

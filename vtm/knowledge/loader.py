@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from vtm.common.yamlio import safe_load
 from vtm.compliance.errors import PolicyError
 from vtm.compliance.pack import default_pack_path, load_pack
 from vtm.flows.definition import TransactionDefinition
@@ -104,7 +105,7 @@ def _loc(loc: Sequence[int | str], prefix: str = "") -> str:
 
 def _read_yaml(path: Path, problems: list[ContentProblem]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         problems.append(ContentProblem(str(path), "", f"cannot read: {exc.strerror or exc}"))
     except yaml.YAMLError as exc:

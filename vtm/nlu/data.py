@@ -42,6 +42,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vtm.common.yamlio import safe_load
+
 __all__ = [
     "LANGUAGES",
     "Example",
@@ -215,7 +217,7 @@ def _invalid(file: Path, exc: ValidationError) -> TrainingDataError:
 
 def _load_file(file: Path, lang: Lang) -> list[Example]:
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TrainingDataError(file, "", f"cannot read YAML: {exc}") from exc
     try:
