@@ -23,6 +23,11 @@ customers' words in the conversation tests (``dialogs/tests``: every ``say`` of 
 expects no fraud verdict, i.e. everyday requests and answers the check reads all day; since
 2026-12-05, after a pick that met the recall rule warned plain requests such as "send 500 to
 my sister").
+Since round 6 (2026-12-05) the pick must also keep false alarms within the issue's budget
+(``--max-false-alarms``, 0.02): the first setting to reach recall 0.96 warned 3.4 % of the honest
+rows. When no setting meets both, the fallback written down in round 4 decides: the highest
+recall within that budget, none of the honest conversation words flagged, fewer false alarms on
+a tie. The report says which rule chose.
 """
 
 from __future__ import annotations
@@ -143,6 +148,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="recall / false alarms over a grid (not on a blind set)")
     parser.add_argument("--pick", type=float, default=None, metavar="RECALL",
                         help="with --sweep: the fewest false alarms at recall >= RECALL")
+    parser.add_argument("--max-false-alarms", type=float, default=0.02, metavar="RATE",
+                        help="with --pick: no pick above this false-alarm rate (the issue's budget)")
     args = parser.parse_args()
 
     import torch
@@ -190,9 +197,7 @@ def main() -> None:
     if args.sweep:
         report["sweep"] = sweep(gate, rows, models, honest)
         if args.pick is not None:
-            eligible = [line for line in report["sweep"]
-                        if (line["recall"] or 0) >= args.pick and line["honest_conversation_alarms"] == 0]
-            report["pick"] = min(eligible, key=lambda line: (line["false_alarm_rate"], -line["recall"]), default=None)
+            report["pick"], report["pick_rule"] = pick(report["sweep"], args.pick, args.max_false_alarms)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -201,6 +206,17 @@ def main() -> None:
         for row, hit in zip(rows, caught, strict=True):
             if hit != row.fraud:
                 print(f"{'MISSED' if row.fraud else 'FALSE '} [{row.lang} {row.fraud_type or '-'}] {row.text}")
+
+
+def pick(grid: list[dict[str, Any]], recall: float, max_false_alarms: float) -> tuple[dict[str, Any] | None, str]:
+    """The setting the calibration rule chooses from a sweep, and which rule chose it."""
+    quiet = [line for line in grid if line["honest_conversation_alarms"] == 0
+             and line["false_alarm_rate"] is not None and line["false_alarm_rate"] <= max_false_alarms]
+    eligible = [line for line in quiet if (line["recall"] or 0) >= recall]
+    if eligible:
+        return min(eligible, key=lambda line: (line["false_alarm_rate"], -line["recall"])), f"recall >= {recall}"
+    fallback = max(quiet, key=lambda line: (line["recall"] or 0, -line["false_alarm_rate"]), default=None)
+    return fallback, f"fallback: highest recall with false alarms <= {max_false_alarms}"
 
 
 SWEEP_K = (5, 8)
@@ -265,6 +281,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"\ngate build {report['gate_build_s']} s; semantic check per new utterance "
         f"p50 {lat['p50']} ms, p95 {lat['p95']} ms"
     )
+    if "pick_rule" in report:
+        print(f"\npick rule: {report['pick_rule']}")
     for line in report.get("sweep", []) + ([report["pick"]] if report.get("pick") else []):
         print(
             f"{'PICK ' if line is report.get('pick') else ''}k={line['k']} min_score={line['min_score']:.2f} "

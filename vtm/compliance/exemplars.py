@@ -42,7 +42,7 @@ BENIGN = "benign"
 
 _TYPE_ID = r"^[a-z][a-z0-9_]*$"
 _MIN_LINES = 10  # per type and language: fewer leaves a script's wording too narrow to match
-_MAX_LINES = 80  # more is a sign of pasted data, and costs start-up time
+_MAX_LINES = 100  # more is a sign of pasted data, and costs start-up time (embeddings are cached)
 
 
 class _Doc(BaseModel):
