@@ -177,10 +177,12 @@ def main() -> None:
     if args.sentences:
         zh, en = [row["text"] for row in csv.DictReader(args.sentences.open(encoding="utf-8"))], []
     corpus, tts_s = _corpus(args.voices.split(","), Path(tempfile.mkdtemp(prefix="vtm-bench-asr-")), zh, en)
-    configs = {**CONFIGS, **_terms_configs(root)}
+    wanted = args.configs.split(",")
+    # the domain-term configurations read the content: only when one of them is asked for
+    configs = {**CONFIGS, **(_terms_configs(root) if set(wanted) - set(CONFIGS) else {})}
     repairer = domain_repairer(root)
     repairer.warm_up()
-    repair_langs = VoiceOptions().repair_langs
+    voice_options = VoiceOptions()
     report: dict[str, object] = {
         "utterances": {f"{voice}/{lang}": sum(1 for c in corpus if c[:2] == (voice, lang))
                        for voice, lang in dict.fromkeys(c[:2] for c in corpus)},
@@ -188,7 +190,7 @@ def main() -> None:
     if tts_s:
         report["espeak_tts_ms"] = {"p50": round(percentile(tts_s, 50) * 1000, 1),
                                    "p95": round(percentile(tts_s, 95) * 1000, 1)}
-    for name in args.configs.split(","):
+    for name in wanted:
         options = configs[name]
         recognizer = Recognizer(
             args.models / "whisper-base", AsrOptions(**{**options.__dict__, "cpu_threads": args.threads})
@@ -200,7 +202,7 @@ def main() -> None:
             for _, _, text, audio in (c for c in corpus if c[:2] == (voice, lang)):
                 result = recognizer.transcribe(audio, lang)  # type: ignore[arg-type]
                 e, n = error(text, result.heard, lang)
-                repaired = repairer.repair(result.heard, lang).text if lang in repair_langs else result.heard
+                repaired = voice_options.repaired(repairer, result.heard, lang)
                 errs, fixed_errs, total = errs + e, fixed_errs + error(text, repaired, lang)[0], total + n
                 if result.usable:
                     usable += 1

@@ -35,9 +35,8 @@ def main() -> None:
     questions = read_questions(args.questions, kb.content, by=args.by)
     repairer = domain_repairer(ROOT)
     repairer.warm_up()
-    repair_langs = VoiceOptions().repair_langs
-    heard = [dataclasses.replace(q, text=repairer.repair(q.text, q.lang).text) if q.lang in repair_langs else q
-             for q in questions]
+    options = VoiceOptions()
+    heard = [dataclasses.replace(q, text=options.repaired(repairer, q.text, q.lang)) for q in questions]
     changed = sum(a.text != b.text for a, b in zip(questions, heard, strict=True))
     result = {"file": str(args.questions), "repaired_questions": changed}
     for name, asked in (("typed", questions), ("voice_path", heard)):

@@ -36,9 +36,8 @@ def main() -> None:
     rows = load_intent_rows(args.utterances)
     repairer = domain_repairer(settings.content_root)
     repairer.warm_up()
-    repair_langs = VoiceOptions().repair_langs
-    heard = [dataclasses.replace(r, text=repairer.repair(r.text, r.lang).text) if r.lang in repair_langs else r
-             for r in rows]
+    options = VoiceOptions()
+    heard = [dataclasses.replace(r, text=options.repaired(repairer, r.text, r.lang)) for r in rows]
     result: dict[str, object] = {"file": str(args.utterances),
                                  "repaired": sum(a.text != b.text for a, b in zip(rows, heard, strict=True))}
     for name, parsed in (("typed", rows), ("voice_path", heard)):

@@ -15,6 +15,7 @@ import yaml
 import zhconv
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vtm.common import yamlio
 from vtm.common.validation import problems
 from vtm.dialog.confirmation import ConfirmationContent
 from vtm.nlu.types import SlotName
@@ -70,7 +71,7 @@ class Phrases:
 
 def load_dialog_content(path: Path) -> DialogContent:
     try:
-        return DialogContent.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return DialogContent.model_validate(yamlio.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
         raise DialogContentError(f"{path}: {exc}") from exc
     except ValidationError as exc:

@@ -21,6 +21,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vtm.common import yamlio
+
 __all__ = ["Lang", "PromptCatalog", "PromptError"]
 
 Lang = Literal["zh", "en"]
@@ -55,7 +57,7 @@ class PromptCatalog:
         for lang in LANGS:
             path = content_root / "dialogs" / "prompts" / f"{lang}.yaml"
             try:
-                parsed = _PromptFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+                parsed = _PromptFile.model_validate(yamlio.safe_load(path.read_text(encoding="utf-8")))
             except (OSError, yaml.YAMLError) as exc:
                 raise PromptError(f"{path}: cannot read prompts: {exc}") from exc
             except ValidationError as exc:
@@ -107,7 +109,7 @@ class PromptCatalog:
 
 def _compliance_prompts(path: Path) -> dict[str, dict[Lang, str]]:
     """Read the compliance pack's customer texts: ``{key: {zh-CN: ..., en: ...}}`` (optionally under ``prompts:``)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     if isinstance(raw, dict) and "prompts" in raw:
         raw = raw["prompts"]
     if not isinstance(raw, dict):

@@ -24,6 +24,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vtm.common import yamlio
+
 __all__ = [
     "DefinitionError",
     "Outcome",
@@ -210,7 +212,7 @@ def load_definitions(folder: Path, known_guards: set[str], known_operations: set
     definitions: dict[str, TransactionDefinition] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DefinitionError(f"{path}: not valid YAML: {exc}") from exc
         try:

@@ -27,6 +27,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vtm.common import yamlio
 from vtm.common.validation import problems
 
 __all__ = ["EndExpectation", "Script", "ScriptError", "Turn", "TurnExpectation", "load_script"]
@@ -83,7 +84,7 @@ class Script(_Strict):
 
 def load_script(path: Path) -> Script:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ScriptError(f"{path}: {exc}") from exc
     try:

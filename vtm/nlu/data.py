@@ -300,7 +300,7 @@ def load_calibration(root: Path) -> Calibration:
     if not file.is_file():
         return Calibration()
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TrainingDataError(file, "", f"cannot read YAML: {exc}") from exc
     try:

@@ -22,9 +22,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from vtm.common import yamlio
 from vtm.nlu.types import DateRange, Entity
 
 __all__ = [
@@ -213,7 +213,7 @@ class SlotSet(BaseModel):
 
 
 def load_slot_set(path: Path) -> SlotSet:
-    return SlotSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return SlotSet.model_validate(yamlio.safe_load(path.read_text(encoding="utf-8")))
 
 
 def _canonical(name: str, value: object) -> str:

@@ -12,6 +12,8 @@ from typing import Final
 
 import yaml
 
+from vtm.common import yamlio
+
 __all__ = ["LANGS", "Catalog", "CatalogError", "load_catalog"]
 
 LANGS: Final = ("zh", "en")
@@ -36,7 +38,7 @@ def load_catalog(folder: Path = _LOCALES) -> Catalog:
     for lang in LANGS:
         path = folder / f"{lang}.yaml"
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError(f"{path}: {exc}") from exc
         if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):

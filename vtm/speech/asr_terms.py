@@ -22,6 +22,7 @@ import yaml
 import zhconv
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from vtm.common import yamlio
 from vtm.speech.errors import TermsInvalid
 
 __all__ = ["DomainTerms", "load_asr_terms"]
@@ -89,7 +90,7 @@ def _unique(value: list[str]) -> list[str]:
 def load_asr_terms(path: Path) -> DomainTerms:
     """Read and validate the service-word file; :class:`TermsInvalid` names the file and the entry."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TermsInvalid(f"{path}: cannot read ({exc.strerror}); restore the file") from exc
     except yaml.YAMLError as exc:

@@ -90,6 +90,17 @@ def test_english_goes_to_the_dialog_as_heard(tmp_path: Path, repairer: Homophone
     assert dialog.said == ["I want to make a trans fur"]
 
 
+def test_the_benchmarks_ask_what_the_front_end_hands_on(tmp_path: Path, repairer: HomophoneRepairer) -> None:
+    """``VoiceOptions.repaired`` (used by bench/asr.py, nlu_voice.py, kb_voice.py) agrees with the front end."""
+    from vtm.kiosk.voice import VoiceOptions
+
+    for heard in (_Heard("我的卡丢了要挂湿", "zh"), _Heard("I want to make a trans fur", "en")):
+        dialog, _ = _turn(tmp_path, heard, repairer)
+        assert dialog.said == [VoiceOptions().repaired(repairer, heard.text, heard.lang)]
+    assert VoiceOptions().repaired(repairer, "我要挂湿", "zh") == "我要挂失"
+    assert VoiceOptions(repair_langs=()).repaired(repairer, "我要挂湿", "zh") == "我要挂湿"
+
+
 def test_without_a_repairer_the_transcript_is_handed_on_unchanged(tmp_path: Path) -> None:
     dialog, _ = _turn(tmp_path, _Heard("我要挂湿", "zh"), None)
     assert dialog.said == ["我要挂湿"]

@@ -17,6 +17,7 @@ from typing import Final
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vtm.common import yamlio
 from vtm.common.validation import problems
 from vtm.kiosk.server.protocol import Choice, Lang
 
@@ -65,7 +66,7 @@ class ScreenLocale:
 
 def _read(path: Path) -> _LocaleFile:
     try:
-        return _LocaleFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return _LocaleFile.model_validate(yamlio.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
         raise ScreenLocaleError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:

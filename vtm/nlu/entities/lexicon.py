@@ -21,6 +21,8 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from vtm.common import yamlio
+
 __all__ = ["ChoiceSet", "Lexicon", "LexiconError", "PhraseMatcher", "default_lexicon", "load_lexicon"]
 
 _DEFAULT_DIR = Path(__file__).resolve().parents[3] / "dialogs" / "nlu" / "lexicon"
@@ -144,7 +146,7 @@ class Lexicon:
 
 def _read(path: Path, model: type[_D]) -> _D:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LexiconError(f"{path}: cannot read ({exc.strerror}); restore the file") from exc
     except yaml.YAMLError as exc:
