@@ -2,13 +2,14 @@
 
 Run: ``VTM_MODELS_DIR=~/.local/share/vtm/models .venv/bin/python bench/kb.py [--rounds 5] [--questions FILE]``.
 Target (issue 14): p95 <= 30 ms for one question. The questions are those of
-``tests/data/kb/dev.csv`` by default (``--questions tests/data/kb/blind2_labelled.csv`` for the
-held-out set; both languages, answerable and not), asked ``--rounds`` times each after a warm-up.
+``tests/data/kb/dev.csv`` by default (``--questions`` another set, e.g. ``tests/data/kb/blind10/zh.csv``:
+timing reads no answer; both languages, answerable and not), asked ``--rounds`` times each after a warm-up.
 
 ``--after-parse`` measures the kiosk's path: the knowledge base shares the intent model's encoder
 (loaded once), the turn's text has just been parsed, and e5's layers below the intent model's split
 are remembered from that parse (``vtm.nlu.model.encoder``), so a question costs e5's top layers,
 BM25 and the fusion. The parse itself is not timed here (``bench/nlu_parse.py`` times it).
+
 The machine's load average is printed with the figures: on the shared 2-core machine, other jobs
 inflate wall-clock figures, so the CPU time of the asking thread is printed too (what one call
 costs on an otherwise idle core).
