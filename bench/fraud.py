@@ -4,9 +4,9 @@ Run::
 
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv            # the shipped pack's figures
     .venv/bin/python bench/fraud.py tests/data/fraud/calibration.csv --errors   # missed / false rows
-    .venv/bin/python bench/fraud.py tests/data/fraud/blind3.csv --json          # aggregate figures only
+    .venv/bin/python bench/fraud.py tests/data/fraud/blind9.csv --json          # a held-out set: aggregate figures only
     # calibration grid on the pooled development sets, and the pick by the rule written down first:
-    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev,blind,blind2,blind3,blind4,blind5}.csv \
+    .venv/bin/python bench/fraud.py tests/data/fraud/{calibration,dev}.csv --former tests/data/fraud/former/*.csv \
         --sweep --pick 0.96
 
 Several CSVs are pooled into one set. The CSV has the columns ``text,label,fraud_type,lang``
@@ -28,6 +28,9 @@ Since round 6 (2026-12-05) the pick must also keep false alarms within the issue
 rows. When no setting meets both, the fallback written down in round 4 decides: the highest
 recall within that budget, none of the honest conversation words flagged, fewer false alarms on
 a tie. The report says which rule chose.
+Since round 7 (2026-12-06) the former held-out sets are exemplars (``tests/data/fraud/former/``);
+``--former`` pools them into the sweep, each scored by the index without its own lines (leave one
+writer out), so that the figures are those of a writer the exemplars have not seen.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class Row:
     fraud: bool
     fraud_type: str
     lang: str
+    source: str = ""
 
 
 def read_rows(path: Path) -> list[Row]:
@@ -76,7 +80,8 @@ def read_rows(path: Path) -> list[Row]:
             label = (record["label"] or "").strip()
             if label not in ("fraud", "benign"):
                 sys.exit(f"{path}: line {number}: label must be fraud or benign, not {label!r}")
-            rows.append(Row(record["text"], label == "fraud", (record["fraud_type"] or "").strip(), record["lang"]))
+            rows.append(Row(record["text"], label == "fraud", (record["fraud_type"] or "").strip(), record["lang"],
+                            path.stem))
     return rows
 
 
@@ -148,6 +153,9 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="recall / false alarms over a grid (not on a blind set)")
     parser.add_argument("--pick", type=float, default=None, metavar="RECALL",
                         help="with --sweep: the fewest false alarms at recall >= RECALL")
+    parser.add_argument("--former", type=Path, nargs="*", default=[], metavar="CSV",
+                        help="with --sweep: former held-out sets whose lines are exemplars now; each is scored "
+                             "by an index without its own lines (leave one writer out) and pooled")
     parser.add_argument("--max-false-alarms", type=float, default=0.02, metavar="RATE",
                         help="with --pick: no pick above this false-alarm rate (the issue's budget)")
     args = parser.parse_args()
@@ -195,7 +203,9 @@ def main() -> None:
         any(r.check.fn(context(row.text), r.params, gate.resources) is not None for r in rules) for row in honest)
     report["honest_conversation_rows"] = len(honest)
     if args.sweep:
-        report["sweep"] = sweep(gate, rows, models, honest)
+        former = [row for path in args.former for row in read_rows(path)]
+        report["former_rows"] = len(former)
+        report["sweep"] = sweep(gate, rows, models, honest, former)
         if args.pick is not None:
             report["pick"], report["pick_rule"] = pick(report["sweep"], args.pick, args.max_false_alarms)
     if args.json:
@@ -219,7 +229,7 @@ def pick(grid: list[dict[str, Any]], recall: float, max_false_alarms: float) -> 
     return fallback, f"fallback: highest recall with false alarms <= {max_false_alarms}"
 
 
-SWEEP_K = (5, 8)
+SWEEP_K = (3, 5, 8)
 SWEEP_C = (16.0, 64.0, 256.0)
 SWEEP_WEIGHT = (0.0, 0.01, 0.02, 0.03, 0.05)
 
@@ -229,21 +239,33 @@ def _evidence(matches: list[Any], weight: float, min_score: float = 0.2) -> np.n
     return np.array([m.evidence(weight) if m.score >= min_score else -np.inf for m in matches])
 
 
-def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row]) -> list[dict[str, Any]]:
+def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row], former: list[Row]) -> list[dict[str, Any]]:
     """Semantic rule alone, over a grid of (k, C, classifier weight, min_margin) at ``min_score``
-    0.2: for calibration, never on a held-out set."""
+    0.2: for calibration, never on a held-out set.
+
+    ``former``: rows of former held-out sets that are exemplars now, pooled with ``rows``. Each
+    set is scored by the index without the lines equal to its rows (folded as the pack folds
+    them), so its figures are those of a writer the exemplars have not seen.
+    """
+    from vtm.compliance.matching import fold
     from vtm.compliance.semantic import SemanticIndex
 
     if gate.pack.exemplars is None:
         return []
-    index = SemanticIndex(gate.pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
-                          classifier_cs=SWEEP_C, remember=len(rows) + len(honest) + 1)
-    fraud_rows = np.array([row.fraud for row in rows])
+    full = SemanticIndex(gate.pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
+                         classifier_cs=SWEEP_C, remember=len(rows) + len(former) + len(honest) + 1)
+    groups: list[tuple[Any, list[Row]]] = [(full, rows)]
+    for source in dict.fromkeys(row.source for row in former):
+        own = [row for row in former if row.source == source]
+        keys = {fold(row.text) for row in own}
+        groups.append((full.without(lambda e, keys=keys: fold(e.text) in keys, source), own))
+    pooled = [row for _, group in groups for row in group]
+    fraud_rows = np.array([row.fraud for row in pooled])
     out = []
     for k in SWEEP_K:
         for c in SWEEP_C:
-            matches = index.match([row.text for row in rows], k, c)
-            everyday = index.match([row.text for row in honest], k, c) if honest else []
+            matches = [m for index, group in groups for m in index.match([row.text for row in group], k, c)]
+            everyday = full.match([row.text for row in honest], k, c) if honest else []
             for weight in SWEEP_WEIGHT:
                 if weight == 0 and c != SWEEP_C[0]:
                     continue  # the classifier plays no part: one row is enough

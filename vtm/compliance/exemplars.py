@@ -34,6 +34,7 @@ __all__ = [
     "ExemplarsDocument",
     "FraudTypeSpec",
     "compile_exemplars",
+    "is_bare",
 ]
 
 Lang = Literal["zh", "en"]
@@ -42,7 +43,16 @@ BENIGN = "benign"
 
 _TYPE_ID = r"^[a-z][a-z0-9_]*$"
 _MIN_LINES = 10  # per type and language: fewer leaves a script's wording too narrow to match
-_MAX_LINES = 100  # more is a sign of pasted data, and costs start-up time (embeddings are cached)
+_MAX_LINES = 250  # more is a sign of pasted data, and costs start-up time (embeddings are cached)
+_MIN_ZH_CHARS = 6  # a fraud line must tell a situation: folded characters (zh) ...
+_MIN_EN_WORDS = 4  # ... or words (en)
+
+
+def is_bare(text: str, lang: Lang) -> bool:
+    """Too short to tell a situation ("grandson", "投资", "hold account"). As a fraud line it is
+    what honest customers say too ("hold on", a payee's name), and the nearest-line rule then
+    warns them; bare reasons belong in the benign list, if anywhere."""
+    return len(fold(text)) < _MIN_ZH_CHARS if lang == "zh" else len(text.split()) < _MIN_EN_WORDS
 
 
 class _Doc(BaseModel):
@@ -140,6 +150,13 @@ def compile_exemplars(document: ExemplarsDocument, path: Path, problems: list[Pa
         lines = document.benign.zh if lang == "zh" else document.benign.en
         benign.extend(Exemplar(f"{BENIGN}.{lang}[{i}]", BENIGN, lang, t) for i, t in enumerate(lines))
 
+    for exemplar in fraud:
+        if is_bare(exemplar.text, exemplar.lang):
+            problems.append(PackProblem(
+                str(path), f"fraud_types.{exemplar.id}",
+                f"too short to tell a situation (at least {_MIN_ZH_CHARS} characters in zh, "
+                f"{_MIN_EN_WORDS} words in en)",
+            ))
     first_seen: dict[str, str] = {}
     for exemplar in (*fraud, *benign):
         key = fold(exemplar.text)

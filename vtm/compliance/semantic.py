@@ -37,12 +37,13 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -137,19 +138,27 @@ class SemanticIndex:
         cache_dir: Path | None = None,
         classifier_cs: Sequence[float] = (),
         remember: int = _MEMO,
+        vectors: Matrix | None = None,
     ) -> None:
         """``classifier_cs``: the regularisation strengths the rules ask for; each classifier is
         fitted here (or read from ``cache_dir``), so no customer's turn waits for a fit.
-        ``remember``: how many utterance vectors are memoised (a benchmark sweeping a set keeps all)."""
+        ``remember``: how many utterance vectors are memoised (a benchmark sweeping a set keeps all).
+        ``vectors``: the exemplars' raw embeddings when already known (:meth:`without`)."""
         self.exemplars = exemplars
         self.embedder = embedder
         self.key = sha256_hex(f"{PREPARATION_VERSION}\n{exemplars.content_hash}\n{embedder.model_id}")
-        raw = self._exemplar_vectors(cache_dir)
+        raw = self._exemplar_vectors(cache_dir) if vectors is None else vectors
+        if raw.shape[0] != len(exemplars.all):
+            raise ValueError(f"{raw.shape[0]} exemplar vectors for {len(exemplars.all)} lines")
+        self._raw = raw
+        self._cache_dir = cache_dir
+        self._classifier_cs = tuple(classifier_cs)
         self._centre = raw.mean(axis=0, dtype=np.float64).astype(np.float32)
         centred = _normalise(raw - self._centre)
         n_fraud = len(exemplars.fraud)
         self._fraud = centred[:n_fraud]
         self._benign = centred[n_fraud:]
+        self._remember = remember
         self._memo: Memo[str, Matrix] = Memo(remember)
         types = list(dict.fromkeys(e.fraud_type for e in exemplars.fraud))
         labels = np.array([1 + types.index(e.fraud_type) for e in exemplars.fraud] + [0] * len(exemplars.benign))
@@ -157,6 +166,24 @@ class SemanticIndex:
             float(c): SoftmaxClassifier.fit(centred, labels, 1 + len(types), float(c), cache_dir)
             for c in dict.fromkeys(classifier_cs)
         }
+
+    def without(self, leave_out: Callable[[Exemplar], bool], name: str) -> SemanticIndex:
+        """The same index without the lines ``leave_out`` selects, re-centred and its classifiers
+        refitted, reusing the embeddings (``name`` tells the subset apart in the cache keys).
+
+        For calibration: a writer's lines scored by an index that has never seen that writer
+        (``bench/fraud.py --former``) behave like a new writer's, where in-sample scores would not.
+        """
+        keep = [not leave_out(e) for e in self.exemplars.all]
+        n_fraud = len(self.exemplars.fraud)
+        subset = dataclasses.replace(
+            self.exemplars,
+            fraud=tuple(e for e, k in zip(self.exemplars.fraud, keep[:n_fraud], strict=True) if k),
+            benign=tuple(e for e, k in zip(self.exemplars.benign, keep[n_fraud:], strict=True) if k),
+            content_hash=sha256_hex(f"{self.exemplars.content_hash}\nwithout {name}"),
+        )
+        return SemanticIndex(subset, self.embedder, cache_dir=self._cache_dir, classifier_cs=self._classifier_cs,
+                             remember=self._remember, vectors=self._raw[np.array(keep)])
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
         rows = [self.embedder.embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]

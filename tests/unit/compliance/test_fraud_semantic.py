@@ -192,6 +192,28 @@ def test_the_learned_boundary_is_fitted_at_start_cached_and_separates_scripts_fr
         index.match([NEW_WORDS[0][0]], 5, 64.0)
 
 
+def test_an_index_without_some_lines_reuses_their_vectors_and_never_names_a_left_out_line(
+    small_pack: Path, embedder: TextEmbedder, tmp_path: Path
+) -> None:
+    pack = load_pack(small_pack)
+    assert pack.exemplars is not None
+    counting = CountingEmbedder(embedder)
+    full = SemanticIndex(pack.exemplars, counting, cache_dir=tmp_path, classifier_cs=[16.0])
+    text = NEW_WORDS[0][0]
+    (nearest,) = full.match([text], 1)
+    embedded = counting.texts
+    assert nearest.exemplar.fraud_type == "safe_account_police"
+    left_out = full.without(lambda e: e.fraud_type == "safe_account_police", "no police lines")
+    assert counting.texts == embedded  # the lines' vectors are reused, nothing is embedded again
+    assert len(left_out.exemplars.fraud) < len(full.exemplars.fraud)
+    assert left_out.exemplars.benign == full.exemplars.benign
+    assert left_out.exemplars.content_hash != full.exemplars.content_hash
+    (without,) = left_out.match([text], 1, 16.0)
+    assert without.exemplar.fraud_type != "safe_account_police"
+    assert without.similarity < nearest.similarity
+    assert without.fraud_probability is not None  # its own classifier, fitted on what is left
+
+
 def test_utterance_vectors_are_centred_and_normalised(gate: Gate) -> None:
     index = gate.resources.semantic
     assert index is not None
@@ -214,10 +236,11 @@ def pack_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def small_pack(pack_dir: Path) -> Path:
-    """The shipped pack with a two-type exemplar file (fast to embed)."""
+    """The shipped pack with a two-type exemplar file and the first 400 benign lines per language (fast to embed)."""
 
     def keep_two(d: dict[str, Any]) -> None:
         d["fraud_types"] = dict(list(d["fraud_types"].items())[:2])
+        d["benign"] = {lang: lines[:400] for lang, lines in d["benign"].items()}
 
     edit(pack_dir / "fraud_exemplars.yaml", keep_two)
     return pack_dir / "policy.yaml"
@@ -233,6 +256,22 @@ def problems_of(policy: Path) -> list[str]:
     with pytest.raises(PolicyError) as caught:
         load_pack(policy)
     return [str(p) for p in caught.value.problems]
+
+
+def test_a_bare_fraud_line_is_rejected_naming_file_and_path(pack_dir: Path) -> None:
+    """"grandson" or "投资" alone is what honest customers say too; a fraud line must tell a situation."""
+
+    def add_bare(d: dict[str, Any]) -> None:
+        d["fraud_types"]["fake_prize"]["zh"].append("领奖")
+        d["fraud_types"]["fake_prize"]["en"].append("prize fee")
+        d["benign"]["en"].append("piano tuner")  # a bare honest reason is fine
+
+    edit(pack_dir / "fraud_exemplars.yaml", add_bare)
+    problems = problems_of(pack_dir / "policy.yaml")
+    assert len(problems) == 2
+    assert all("fraud_exemplars.yaml" in p and "too short to tell a situation" in p for p in problems)
+    assert any("fraud_types.fake_prize.zh[" in p for p in problems)
+    assert any("fraud_types.fake_prize.en[" in p for p in problems)
 
 
 def test_too_few_lines_for_a_type_names_file_and_path(pack_dir: Path) -> None:
@@ -291,7 +330,8 @@ def test_a_semantic_rule_without_an_exemplar_file_is_rejected(pack_dir: Path) ->
 
 def test_editing_an_exemplar_changes_the_policy_version(pack_dir: Path) -> None:
     before = load_pack(pack_dir / "policy.yaml").version
-    edit(pack_dir / "fraud_exemplars.yaml", lambda d: d["benign"]["en"].append("paying the gardener"))
+    new_line = "paying the harp restorer for mending my old harp"
+    edit(pack_dir / "fraud_exemplars.yaml", lambda d: d["benign"]["en"].append(new_line))
     assert load_pack(pack_dir / "policy.yaml").version != before
 
 
