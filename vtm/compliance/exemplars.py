@@ -49,7 +49,7 @@ _MIN_EN_WORDS = 4  # ... or words (en)
 
 
 def is_bare(text: str, lang: Lang) -> bool:
-    """Too short to tell a situation ("grandson", "投资", "hold account"). As a fraud line it is
+    """Too short to tell a situation ("grandson", "投资", "holding account"). As a fraud line it is
     what honest customers say too ("hold on", a payee's name), and the nearest-line rule then
     warns them; bare reasons belong in the benign list, if anywhere."""
     return len(fold(text)) < _MIN_ZH_CHARS if lang == "zh" else len(text.split()) < _MIN_EN_WORDS
