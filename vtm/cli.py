@@ -40,8 +40,10 @@ def _register_subcommands() -> None:
     register_compliance_explain(compliance_app)
     app.add_typer(compliance_app, name="compliance")
     app.add_typer(audit_app, name="audit")
+    from vtm.cli_commands.understanding import register as register_nlu_context
     from vtm.nlu.cli import app as nlu_app
 
+    register_nlu_context(nlu_app)
     app.add_typer(nlu_app, name="nlu")
     from vtm.cli_commands.flows import app as flows_app
 

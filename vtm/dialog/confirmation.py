@@ -10,7 +10,7 @@ is not a yes, whatever the classifier says.
 
 Matching is on the squashed text (NFKC, simplified characters, lower case, no spaces or
 punctuation) by exact segmentation: 对的 = 对 + 的 is a yes, 对不对 is not (不 is in no list),
-可以吗 is not (a question), "yes but wait" is not.
+可以吗 is not (a question), "yes but wait" is not. Pieces of both languages may mix ("OK 确认").
 
 Usage::
 
@@ -92,6 +92,9 @@ class ExplicitYes:
             yes = self._yes.get(one, frozenset()) | extras
             if _covered(said, yes, self._fillers.get(one, frozenset())):
                 return said
+        # Code-mixed ("OK 确认", "yeah 对 that's right"): pieces of either language's closed lists.
+        if _covered(said, frozenset().union(extras, *self._yes.values()), frozenset().union(*self._fillers.values())):
+            return said
         return None
 
 

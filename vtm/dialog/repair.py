@@ -22,7 +22,8 @@ def current_question(ctx: TurnContext) -> str:
     """The open question (the last thing said that is not a repair or a warning), else the menu."""
     asked = [(key, values) for key, values in ctx.session.last_prompts
              if not key.startswith(("repair.", "gate.", "session.card", "auth.pin_ok", "auth.id_ok"))]
-    if not asked or asked[-1][0] in ("session.anything_else", "session.welcome", "session.greeting"):
+    if not asked or asked[-1][0] in ("session.anything_else", "session.what_else", "session.welcome",
+                                     "session.greeting"):
         return ctx.render("help.general")
     key, values = asked[-1]
     return ctx.render(key, **values)

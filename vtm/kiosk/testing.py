@@ -9,6 +9,7 @@ NLU model and simulated devices. ``vtm test`` prints one line per conversation a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class ConversationRunner:
         self.voice = voice  # for `audio:` turns (speech recognised by the real ASR)
         self._templates: dict[date, Path] = {}
         self._work = Path(tempfile.mkdtemp(prefix="vtm-conv-"))
+        self._runs = itertools.count()
         if nlu is None:
             from vtm.nlu.parser import NluParser
 
@@ -85,6 +87,10 @@ class ConversationRunner:
             self._templates[today] = path
         return self._templates[today]
 
+    def fresh_dir(self) -> Path:
+        """A new folder for one conversation's bank and records (created by :meth:`services_for`)."""
+        return self._work / f"run-{next(self._runs)}"
+
     def services_for(self, script: Script, data_dir: Path) -> tuple[KioskServices, ScriptClock]:
         today = script.today or DEFAULT_TODAY
         data_dir.mkdir(parents=True)
@@ -106,8 +112,7 @@ class ConversationRunner:
 
     def _run(self, path: Path, result: ConversationResult) -> None:
         script = load_script(path)
-        data_dir = self._work / f"run-{len(list(self._work.iterdir()))}"
-        services, clock = self.services_for(script, data_dir)
+        services, clock = self.services_for(script, self.fresh_dir())
         devices = services.devices
         dm = DialogManager(services, services.new_session(script.lang), today=script.today or DEFAULT_TODAY)
         dm.session.elderly = script.elderly

@@ -115,7 +115,10 @@ def _slot_answer(ctx: TurnContext, flow: Flow, said: Utterance) -> None:
     for problem in problems[:1]:
         ctx.say(problem.key(ctx.services.prompts), **problem.values)
     if not filled:
-        if not problems and kind is StateKind.CONFIRM:
+        if not problems and kind is StateKind.CONFIRM and ctx.phrases.matches("says_wrong", said.text):
+            ctx.session.pending = Pending(Awaiting.WHAT_TO_CHANGE)  # "不对 我说的是上个月": what, then?
+            ctx.say("repair.what_to_change")
+        elif not problems and kind is StateKind.CONFIRM:
             unclear_read_back(ctx, flow)
         elif not problems and not propose_default(ctx, flow) and not (
                 (nlu.intent == DialogAct.OUT_OF_SCOPE or ctx.is_question(said.text))

@@ -87,6 +87,9 @@ def idle(ctx: TurnContext, said: Utterance) -> bool:
         ctx.say("session.greeting")
     elif nlu.intent in (DialogAct.DENY, DialogAct.GOODBYE) or ctx.phrases.matches("nothing_else", text):
         repair.end_session(ctx)
+    elif (nlu.intent == DialogAct.AFFIRM or ctx.phrases.matches("more_to_do", text)) \
+            and any(key == "session.anything_else" for key, _ in ctx.session.last_prompts):
+        ctx.say("session.what_else")  # "还有" / "yes, one more thing" to "anything else?": what is it?
     else:
         repair.no_match(ctx)
     return True
