@@ -8,13 +8,11 @@ as well as to pass; every prefix of ``tests/data/nlu/contexts.yaml`` must still 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from vtm.config import load_settings
 from vtm.kiosk.context_eval import ContextError, ContextRow, evaluate_in_context, load_contexts
 from vtm.kiosk.testing import ConversationRunner
 
@@ -47,17 +45,6 @@ CASES = [
     ("en", "anything_else", "no that's everything thanks", "deny", True),
     ("en", "delivery", "just put it on the screen", "inform", True),
 ]
-
-
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConversationRunner]:
-    import torch
-
-    torch.set_num_threads(1)
-    settings = load_settings().model_copy(update={"data_dir": tmp_path_factory.mktemp("context")})
-    shared = ConversationRunner(settings)
-    yield shared
-    shared.close()
 
 
 def test_each_answer_is_judged_by_what_the_kiosk_did(runner: ConversationRunner) -> None:

@@ -1,35 +1,23 @@
 """Every conversation test in ``dialogs/tests`` (both languages), one pytest case per file.
 
-One :class:`ConversationRunner` (one NLU model, one seeded bank template per day) is shared by
-all cases; each conversation still runs on its own fresh copy of the sandbox bank. Needs the
-prepared models (``VTM_MODELS_DIR``, see ``vtm models prepare``).
+One :class:`ConversationRunner` (one NLU model, one seeded bank template per day; the ``runner``
+fixture of ``tests/e2e/conftest.py``) is shared by all cases; each conversation still runs on its
+own fresh copy of the sandbox bank. Needs the prepared models (``VTM_MODELS_DIR``, see ``vtm models
+prepare``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from vtm.config import load_settings
 from vtm.kiosk.testing import ConversationRunner, discover
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS = discover([ROOT / "dialogs" / "tests"])
-
-
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConversationRunner]:
-    import torch
-
-    torch.set_num_threads(1)
-    settings = load_settings().model_copy(update={"data_dir": tmp_path_factory.mktemp("conversations")})
-    shared = ConversationRunner(settings)
-    yield shared
-    shared.close()
 
 
 def test_the_conversation_corpus_is_large_enough() -> None:

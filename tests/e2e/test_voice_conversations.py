@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vtm.config import load_settings
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.bootstrap import KioskServices
@@ -80,17 +79,6 @@ class Conversation:
     def balance(self, card: str) -> Decimal:
         core = self.services.core
         return core.balance(core.card_status(card).account_number).balance
-
-
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConversationRunner]:
-    import torch
-
-    torch.set_num_threads(1)
-    settings = load_settings().model_copy(update={"data_dir": tmp_path_factory.mktemp("voice")})
-    shared = ConversationRunner(settings)
-    yield shared
-    shared.close()
 
 
 @pytest.fixture(scope="module")
