@@ -3,8 +3,9 @@
 The intent model's ``affirm`` is not consent: it is a classifier, and classifiers call 等一下,
 "hold on", "um" or ``' OR 1=1 --`` a yes with high confidence. Money moves, a card is reported
 lost and a warning counts as acknowledged only when the *whole* utterance is made of phrases
-from the bank's closed yes-list (``dialogs/dialog.yaml``, ``confirmation``), plus the fillers and
-courtesy words listed beside it, with at least one real yes among them; or when the customer
+from the bank's closed yes-list (``dialogs/dialog.yaml``, ``confirmation``), plus the fillers,
+courtesy words and words naming what is confirmed (对 金额名字都对 转吧, "yes that's the right person go
+on") listed beside it, with at least one real yes among them; or when the customer
 presses the on-screen confirm button. Everything else (hesitation, a question, a mumble, noise)
 is not a yes, whatever the classifier says.
 
@@ -56,6 +57,9 @@ class ConfirmationContent(BaseModel):
     acknowledge: _PerLang = Field(
         description="Also accepted after a warning (明白了, understood); not a yes to a read-back")
     fillers: _PerLang = Field(description="Words allowed around a yes (嗯, 请, please) that are never a yes alone")
+    details: _PerLang = Field(
+        description="Words naming what is confirmed (金额, 是他, the right person): allowed around a yes, "
+                    "never a yes alone")
 
 
 class ExplicitYes:
@@ -69,7 +73,9 @@ class ExplicitYes:
 
     @classmethod
     def from_content(cls, content: ConfirmationContent) -> ExplicitYes:
-        return cls(content.explicit_yes.model_dump(), content.fillers.model_dump(), content.acknowledge.model_dump())
+        fillers, details = content.fillers.model_dump(), content.details.model_dump()
+        around = {lang: [*fillers[lang], *details[lang]] for lang in fillers}
+        return cls(content.explicit_yes.model_dump(), around, content.acknowledge.model_dump())
 
     def acknowledges(self, text: str, lang: str) -> str | None:
         """Is ``text`` an explicit acknowledgement of a warning (a yes, or 明白了 / understood)?"""

@@ -38,7 +38,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vtm.common import yamlio
 from vtm.common.validation import problems
 from vtm.devices.bundle import SimulatedDevices
-from vtm.dialog.manager import DialogManager
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.script import Script, Turn
 from vtm.kiosk.sim import play_turn
@@ -145,19 +144,13 @@ class _Player:
     def play(self, lang: str, prefix: list[Turn], said: str) -> tuple[_Turn, _Turn]:
         """The prefix's last turn and the turn that answers it, on a fresh session and bank."""
         script = Script(lang=lang, today=self.today, turns=[*prefix, Turn(say=said)])
-        services, clock = self.runner.services_for(script, self.runner.fresh_dir())
-        devices = services.devices
-        assert isinstance(devices, SimulatedDevices)  # a conversation runner's kiosk has no hardware
-        try:
-            dm = DialogManager(services, services.new_session(script.lang), today=self.today)
+        with self.runner.conversation(script) as (dm, services, clock):
+            devices = services.devices
+            assert isinstance(devices, SimulatedDevices)  # a conversation runner's kiosk has no hardware
             last = dm.start()
             for turn in prefix:
                 last = play_turn(dm, devices, turn, clock.advance)
-            before = _Turn.of(last)
-            after = _Turn.of(play_turn(dm, devices, Turn(say=said), clock.advance))
-        finally:
-            services.audit.engine.dispose()
-        return before, after
+            return _Turn.of(last), _Turn.of(play_turn(dm, devices, Turn(say=said), clock.advance))
 
 
 def _judge_yes_no(before: _Turn, after: _Turn, yes: _Turn, no: _Turn) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -110,28 +111,36 @@ class ConversationRunner:
             result.failures.append(f"crashed: {type(exc).__name__}: {exc}")
         return result
 
+    @contextlib.contextmanager
+    def conversation(self, script: Script) -> Iterator[tuple[DialogManager, KioskServices, ScriptClock]]:
+        """A new session of ``script``'s language on a fresh sandbox bank; its records closed afterwards."""
+        services, clock = self.services_for(script, self.fresh_dir())
+        try:
+            dm = DialogManager(services, services.new_session(script.lang), today=script.today or DEFAULT_TODAY)
+            dm.session.elderly = script.elderly
+            yield dm, services, clock
+        finally:
+            services.audit.engine.dispose()
+
     def _run(self, path: Path, result: ConversationResult) -> None:
         script = load_script(path)
-        services, clock = self.services_for(script, self.fresh_dir())
-        devices = services.devices
-        dm = DialogManager(services, services.new_session(script.lang), today=script.today or DEFAULT_TODAY)
-        dm.session.elderly = script.elderly
-        before = _snapshot(services.core, script.expect_end)
-        result.turns.append(dm.start())
-        for number, turn in enumerate(script.turns, start=1):
-            try:
-                rec = play_turn(dm, devices, turn, clock.advance, self.voice, path.parent)  # type: ignore[arg-type]
-            except DeviceError as exc:
-                result.failures.append(f"turn {number}: device refused {turn.device!r}: {exc}")
-                break
-            result.turns.append(rec)
-            result.failures.extend(f"turn {number}: incident {op['key']} ({op['result']})"
-                                   for op in rec.operations if op["operation"] == "incident")
-            if turn.expect is not None:
-                result.failures.extend(f"turn {number}: {p}" for p in _check_turn(turn.expect, rec))
-        if script.expect_end is not None:
-            result.failures.extend(_check_end(script.expect_end, dm, services, before, result.turns))
-        services.audit.engine.dispose()
+        with self.conversation(script) as (dm, services, clock):
+            before = _snapshot(services.core, script.expect_end)
+            result.turns.append(dm.start())
+            for number, turn in enumerate(script.turns, start=1):
+                try:
+                    rec = play_turn(dm, services.devices, turn, clock.advance,  # type: ignore[arg-type]
+                                    self.voice, path.parent)
+                except DeviceError as exc:
+                    result.failures.append(f"turn {number}: device refused {turn.device!r}: {exc}")
+                    break
+                result.turns.append(rec)
+                result.failures.extend(f"turn {number}: incident {op['key']} ({op['result']})"
+                                       for op in rec.operations if op["operation"] == "incident")
+                if turn.expect is not None:
+                    result.failures.extend(f"turn {number}: {p}" for p in _check_turn(turn.expect, rec))
+            if script.expect_end is not None:
+                result.failures.extend(_check_end(script.expect_end, dm, services, before, result.turns))
 
     def close(self) -> None:
         shutil.rmtree(self._work, ignore_errors=True)

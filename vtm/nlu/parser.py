@@ -81,12 +81,14 @@ class NluParser:
             return NluResult(text=text, lang=language, intent=OUT_OF_SCOPE, confidence=1.0, slots=[])
         prediction = self.classifier.predict(normalized.text)
         slots = extract_entities(text, language, today)
+        ranked_first = prediction.ranking[0][0] if prediction.ranking else prediction.intent
         return NluResult(
             text=text,
             lang=language,
             intent=prediction.intent,
             confidence=min(max(prediction.confidence, 0.0), 1.0),
             slots=list(slots),
+            best_guess=ranked_first if ranked_first != prediction.intent else None,
         )
 
     def predict_intents(self, texts: Sequence[str], langs: Sequence[str]) -> list[str]:

@@ -147,3 +147,5 @@ class NluResult(_Frozen):
     intent: str
     confidence: float = Field(ge=0.0, le=1.0)
     slots: list[Entity] = Field(default_factory=list)
+    best_guess: str | None = Field(
+        default=None, description="out_of_scope only for want of confidence: the intent the model ranked first")

@@ -33,6 +33,10 @@ NOT_CONSENT = [
     # injection strings and noise
     "' OR 1=1 --", "'; DROP TABLE transfers; --", "<script>alert(1)</script>", "{{7*7}}", "${jndi:ldap://x}",
     "yesterday", "好多人", "行李", "可以走了吗", "[音乐]", "字幕由Amara.org社区提供",
+    # the details alone, asked, or denied: naming what is confirmed is no yes
+    "金额", "是他吗", "不是他", "是他弟弟", "对 但是金额不对", "金额名字都", "the right person",
+    "is that the right account", "is it all correct", "that's not the right account", "it is not correct",
+    "yes the amount is wrong",
 ]
 
 
@@ -46,7 +50,11 @@ def test_what_is_not_a_yes_never_confirms(yes: ExplicitYes, text: str) -> None:
     ("text", "lang"),
     [("对", "zh"), ("是的", "zh"), ("嗯，对的，转吧", "zh"), ("确认", "zh"), ("没错", "zh"), ("好的，确认转账", "zh"),
      ("對", "zh"), ("Yes.", "en"), ("yes, go ahead", "en"), ("That's correct.", "en"), ("OK", "en"),
-     ("yeah sure", "en"), ("um, yes please", "en"), ("对", "en"), ("yes", "zh")],
+     ("yeah sure", "en"), ("um, yes please", "en"), ("对", "en"), ("yes", "zh"),
+     # a yes with the details named around it
+     ("对 是他", "zh"), ("是 就这个人", "zh"), ("对 金额名字都对 转吧", "zh"), ("係呀 冇錯", "zh"),
+     ("yes that is all correct", "en"), ("all correct you can send it now", "en"),
+     ("yes that's the right person go on", "en"), ("yep that's the right account", "en")],
 )
 def test_an_unmistakable_yes_confirms_in_either_language(yes: ExplicitYes, text: str, lang: str) -> None:
     assert yes.match(text, lang) == squash(text)

@@ -95,7 +95,7 @@ def kiosk(runner: ConversationRunner, tmp_path: Path) -> Kiosk:
 
 def test_the_turn_is_the_declared_policy_list_in_order() -> None:
     assert [p.__name__ for p in order.SPOKEN_TURN] == [
-        "pin_guard", "remember_words", "slow_down", "face_instead", "choice_shortcut", "global_command",
+        "pin_guard", "remember_words", "slow_down", "face_instead", "pin_way", "choice_shortcut", "global_command",
         "pending_answer", "follow_up", "how_to", "start_transaction", "idle", "flow_input"]
 
 

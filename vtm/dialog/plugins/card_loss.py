@@ -7,6 +7,7 @@ the reader is retained, and a receipt is printed.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from vtm.banking.errors import CoreBankingError, NotFound
@@ -20,6 +21,7 @@ from vtm.dialog.plugins._shared import card_slot_or_inserted, core_failure, jour
 from vtm.dialog.problems import Problem
 from vtm.dialog.speakable import say_date, say_datetime
 from vtm.flows.machine import Flow
+from vtm.nlu.normalize import normalize
 from vtm.nlu.types import NluResult, SlotName
 
 if TYPE_CHECKING:
@@ -80,13 +82,30 @@ def order_replacement(ctx: TurnContext, flow: Flow, permit: Permit | None) -> st
     return "proceed"
 
 
+def _last4_said(nlu: NluResult | None) -> str | None:
+    """The card's last four digits: named (尾号8806, "ending in 8806"), or, asked which card, four digits
+    and no other number ("八八六六", "my salary card 3379", "zero zero eight eight")."""
+    if nlu is None:
+        return None
+    named = [str(e.value) for e in nlu.slots if e.name is SlotName.CARD_LAST4]
+    if named:
+        return named[0]
+    groups = re.findall(r"\d+", normalize(nlu.text, nlu.lang).text)
+    return groups[0] if len(groups) == 1 and len(groups[0]) == 4 else None
+
+
 def card_from_identity(ctx: TurnContext, flow: Flow, nlu: NluResult | None) -> Problem | None:
     """Card loss without the card: find it from a spoken or scanned ID number and the last four digits."""
     entities = nlu.slots if nlu is not None else []
     spoken = [e for e in entities if e.name is SlotName.ID_NUMBER and e.valid]
     session = ctx.session
     id_number = str(spoken[0].value) if spoken else session.id_number
+    said_last4 = _last4_said(nlu)
+    if said_last4:
+        flow.facts["card_last4"] = said_last4  # kept until the customer is known (尾号8806, then the ID card)
     if id_number is None:
+        if said_last4:
+            return Problem("card_number", "card_loss.last4_needs_id", {"last4": said_last4})
         return None
     try:
         identity = ctx.core.verify_identity(id_number)
@@ -97,15 +116,19 @@ def card_from_identity(ctx: TurnContext, flow: Flow, nlu: NluResult | None) -> P
     session.customer_id = session.customer_id or identity.customer_id
     session.customer_name = session.customer_name or identity.customer_name
     cards = [c for c in ctx.core.cards_of_customer(identity.customer_id) if c.status is not CardStatus.REPLACED]
-    last4 = [str(e.value) for e in entities if e.name is SlotName.CARD_LAST4]
+    ends = ("、" if session.lang == "zh" else ", ").join(c.card_number[-4:] for c in cards)
+    last4 = flow.facts.get("card_last4")
+    if last4 and cards and not any(c.card_number.endswith(last4) for c in cards):
+        return Problem("card_number", "card_loss.last4_not_theirs",
+                       {"last4": last4, "choices": ends})
     if last4:
-        cards = [c for c in cards if c.card_number.endswith(last4[0])]
+        cards = [c for c in cards if c.card_number.endswith(last4)]
     if len(cards) == 1:
         flow.slots["card_number"] = cards[0].card_number
         return None
     if not cards:
         return Problem("card_number", "invalid.unknown_card", {})
-    return Problem("card_number", "invalid.several_cards", {"choices": "、".join(c.card_number[-4:] for c in cards)})
+    return Problem("card_number", "invalid.several_cards", {"choices": ends})
 
 
 def _resolve(ctx: TurnContext, flow: Flow, nlu: NluResult, filled: list[str]) -> list[Problem]:

@@ -23,6 +23,7 @@ from vtm.dialog.plugins._payees import OWN_BANK, guess_bare_name, resolve_saved_
 from vtm.dialog.plugins._shared import core_failure, journalled
 from vtm.dialog.speakable import amount_words, say_datetime
 from vtm.flows.machine import Flow
+from vtm.nlu.entities import payee_name_in_answer
 from vtm.nlu.types import NluResult, SlotName
 
 if TYPE_CHECKING:
@@ -165,8 +166,13 @@ def _this_bank(ctx: TurnContext, flow: Flow, text: str) -> dict[str, Any]:
     return {}
 
 
-def _bare_name(_ctx: TurnContext, flow: Flow, text: str) -> dict[str, Any]:
-    name = guess_bare_name(text) if flow.missing_slots() == ["payee_name"] else None
+def _bare_name(ctx: TurnContext, flow: Flow, text: str) -> dict[str, Any]:
+    missing = flow.missing_slots()
+    if not missing or missing[0] != "payee_name":
+        return {}
+    name = guess_bare_name(text) if missing == ["payee_name"] else None
+    # asked "who is it for?": "王建国 我们装修的师傅", "zhang wei my colleague" (a remark around the name)
+    name = name or payee_name_in_answer(text, ctx.session.lang)
     return {"payee_name": name} if name else {}
 
 

@@ -8,6 +8,7 @@ readable in one place:
    ``remember_words``   keeps the customer's recent words for the gate's fraud checks (never handles)
 2. ``slow_down``        "说慢一点" turns on elderly mode (and at a read-back repeats it)
 3. ``face_instead``     "can I use my face?" answers a PIN request that offered the face
+   ``pin_way``          "插卡输密码" / "can I use my ID card?" at a PIN request: the PIN it is / the ID can't replace it
 4. ``choice_shortcut``  "都行" takes the open choice's default; "卡不在身上" hears the other ways
 5. ``global_command``   cancel, repeat, help, a person, language, goodbye (unless it answers the question)
 6. ``pending_answer``   the answer to what the kiosk is waiting for (cancel?, warning, offer, device ...)

@@ -3,6 +3,8 @@ answer, and values for its slots (corrections included)."""
 
 from __future__ import annotations
 
+import re
+
 from vtm.dialog import knowledge, repair
 from vtm.dialog.acts import DialogAct
 from vtm.dialog.consent import confirm_read_back, explicit_yes, propose_default, take_default, unclear_read_back
@@ -65,7 +67,7 @@ def flow_input(ctx: TurnContext, said: Utterance) -> bool:
 
 
 def _read_back_answer(ctx: TurnContext, flow: Flow, said: Utterance) -> bool:
-    heard = explicit_yes(ctx, said.text, flow)
+    heard = explicit_yes(ctx, said.text, flow) or _yes_around_read_back_values(ctx, flow, said)
     if heard is not None:
         confirm_read_back(ctx, flow, "phrase", heard)
         return True
@@ -74,6 +76,23 @@ def _read_back_answer(ctx: TurnContext, flow: Flow, said: Utterance) -> bool:
         ctx.say("repair.what_to_change")
         return True
     return False
+
+
+def _yes_around_read_back_values(ctx: TurnContext, flow: Flow, said: Utterance) -> str | None:
+    """"对 就是他 张伟 五千 没错", "yeah that's him Wang Lei five thousand right": the values just read back,
+    said again around a yes, belong to the yes. Any value that differs is a correction, never a yes."""
+    entities = said.nlu.slots
+    read_back = [value for value in flow.slots.values() if value is not None]
+    if any(e.value not in read_back for e in entities):
+        return None
+    rest, cut = "", 0
+    for e in sorted(entities, key=lambda e: e.start):
+        rest, cut = rest + said.text[cut:e.start] + " ", max(cut, e.end)
+    rest += said.text[cut:]
+    for value in read_back:  # a name the extractor did not mark (no cue before it): 就是他 刘洋
+        if isinstance(value, str) and len(value) >= 2:
+            rest = re.sub(rf"(?<![a-z]){re.escape(value)}(?![a-z])", " ", rest, flags=re.IGNORECASE)
+    return explicit_yes(ctx, rest, flow) if rest != said.text else None
 
 
 def _offer_answer(ctx: TurnContext, flow: Flow, said: Utterance) -> bool:

@@ -1,4 +1,5 @@
-"""Policies that come before understanding: a spoken PIN, "speak slower", the face instead of a PIN."""
+"""Policies that come before understanding: a spoken PIN, "speak slower", the face instead of a PIN, the
+way to prove identity said at a PIN request."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vtm.dialog.session import Awaiting
 from vtm.dialog.verification import offer_face
 from vtm.flows.definition import StateKind
 
-__all__ = ["could_hold_pin", "face_instead", "pin_guard", "remember_words", "slow_down"]
+__all__ = ["could_hold_pin", "face_instead", "pin_guard", "pin_way", "remember_words", "slow_down"]
 
 _PIN_DIGITS = 4  # this many digits spoken while a PIN is wanted are taken for a PIN
 _DIGIT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]"  # digits as typed, or spoken in either language
@@ -67,6 +68,25 @@ def face_instead(ctx: TurnContext, said: Utterance) -> bool:
     """"Can I use my face instead?" answers a PIN request that offered it, whatever else it sounds like."""
     pending = ctx.session.pending
     if pending is not None and pending.detail.get("face_alternative") and ctx.phrases.matches("face", said.text):
+        offer_face(ctx)
+        return True
+    return False
+
+
+def pin_way(ctx: TurnContext, said: Utterance) -> bool:
+    """At a PIN request, "插卡输密码" / "card and my PIN" is acknowledged (not asked again word for word), and
+    "用身份证行吗" / "can I use my ID card" hears that an ID card does not replace the PIN; "人脸识别" asks
+    for consent to the face check, as at any device wait."""
+    pending = ctx.session.pending
+    if pending is None or pending.awaiting not in (Awaiting.PIN, Awaiting.PIN_AGAIN):
+        return False
+    if ctx.phrases.matches("use_pin", said.text):
+        ctx.say("auth.pin_chosen")
+        return True
+    if ctx.phrases.matches("id_card", said.text):
+        ctx.say("auth.pin_still_needed")
+        return True
+    if ctx.phrases.matches("face", said.text):  # "人脸识别" alone reads as a request for help: it is the way
         offer_face(ctx)
         return True
     return False

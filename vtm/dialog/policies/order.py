@@ -5,7 +5,7 @@ from __future__ import annotations
 from vtm.dialog.policies import Policy
 from vtm.dialog.policies.commands import global_command
 from vtm.dialog.policies.flow_input import choice_shortcut, flow_input
-from vtm.dialog.policies.guards import face_instead, pin_guard, remember_words, slow_down
+from vtm.dialog.policies.guards import face_instead, pin_guard, pin_way, remember_words, slow_down
 from vtm.dialog.policies.pending import pending_answer
 from vtm.dialog.policies.requests import follow_up, how_to, idle, start_transaction
 
@@ -16,6 +16,7 @@ SPOKEN_TURN: tuple[Policy, ...] = (
     remember_words,
     slow_down,
     face_instead,
+    pin_way,
     choice_shortcut,
     global_command,
     pending_answer,

@@ -49,8 +49,8 @@ def how_to(ctx: TurnContext, said: Utterance) -> bool:
 
 def start_transaction(ctx: TurnContext, said: Utterance) -> bool:
     wanted = ctx.services.transaction_for_intent(said.nlu.intent)
-    if wanted is None and said.nlu.intent == DialogAct.INFORM and ctx.session.flow is None \
-            and ctx.session.pending is None:
+    answer = DialogAct.INFORM in (said.nlu.intent, said.nlu.best_guess)  # an answer, or most likely one
+    if wanted is None and answer and ctx.session.flow is None and ctx.session.pending is None:
         # "转给李娜" with nothing asked: the answer is the request. Not for the transaction just
         # done: a value it already had is a remark about it (follow_up handles a new one).
         wanted = _only_taker(ctx, said)

@@ -9,7 +9,8 @@ Never raises on any string; deterministic; well under 5 ms per utterance.
 
 Usage::
 
-    from datetime import date
+    import re
+from datetime import date
     from vtm.nlu.entities import extract_entities
 
     for e in extract_entities("给张三转两千块", "zh", today=date(2024, 5, 15)):
@@ -18,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from vtm.nlu.entities.amount import find_amounts
@@ -29,7 +31,7 @@ from vtm.nlu.entities.names import find_banks, find_payee_aliases, find_payee_na
 from vtm.nlu.normalize import Normalized, normalize
 from vtm.nlu.types import Entity, Lang, SlotName
 
-__all__ = ["Lexicon", "LexiconError", "extract_entities", "extract_from", "load_lexicon"]
+__all__ = ["Lexicon", "LexiconError", "extract_entities", "extract_from", "load_lexicon", "payee_name_in_answer"]
 
 _MAX_CHARS = 500  # a spoken turn is far shorter; only the start of anything longer is read
 
@@ -74,3 +76,38 @@ def _dedupe(entities: list[Entity]) -> list[Entity]:
             seen.add(key)
             out.append(e)
     return out
+
+
+_SPELLED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][\s,.-]+){2,}[A-Za-z](?![A-Za-z])")  # "L I U", "O-L-U-W-A"
+_PIECE = re.compile(r"[^\s,，。.!！?？;；、:：]+")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_EXPLAINED = re.compile(r"^(.).*的\1$")
+
+
+def payee_name_in_answer(text: str, lang: Lang | None, lexicon: Lexicon | None = None) -> str | None:
+    """The name in an answer to "who is it for?" that wraps it in remarks or spells it out.
+
+    :func:`extract_entities` reads a whole turn strictly (a name needs a cue, or the turn to itself), so
+    that ordinary words are never taken for names. Asked for a name, people say it between pauses with a
+    remark around it: "陈志强 耳东陈 志气的志", "收钱的是房东 姓马 马建国", "嗯 赵 赵丽华", "zhang wei my
+    colleague", "her name is liu fang L I U fang". The first piece between pauses (Mandarin) or run of three
+    or two words (English) that is a name on its own is the answer; a spelling after the name is dropped,
+    and so is a piece that explains a character (文刀刘 beside 刘洋, 海洋的洋).
+    """
+    lex = lexicon or default_lexicon()
+    said = text[:_MAX_CHARS]
+    spelled = _SPELLED.search(said)
+    if spelled:
+        said = said[: spelled.start()] if said[: spelled.start()].strip() else _SPELLED.sub(" ", said)
+    words = _PIECE.findall(said)
+    if _CJK_CHAR.search(said):
+        # a character explained, not a name: 文刀刘 (beside 刘洋), 耳东陈, 海洋的洋
+        pieces = [w for w in words if not any(o != w and o[0] == w[-1] for o in words) and not _EXPLAINED.match(w)]
+    else:
+        pieces = [" ".join(words[i : i + n]) for i in range(len(words)) for n in (3, 2) if i + n <= len(words)]
+    for piece in pieces:
+        norm = normalize(piece, lang)
+        names = find_payee_names(norm, lex)
+        if len(names) == 1 and names[0].text.casefold() == piece.casefold():
+            return str(names[0].value)
+    return None

@@ -32,10 +32,12 @@ _CUES: list[tuple[SlotName, re.Pattern[str]]] = [
     (SlotName.CARD_NUMBER, re.compile(r"卡号码?|银行卡|卡|card(?:\s?number)?")),
 ]
 _CUE_WINDOW = 20  # "my ID number is 3204...": the cue can sit a few words before
+_FOUR = r"(\d(?: ?\d){3})(?! ?\d)"  # four digits, perhaps said one by one ("0 0 7 3")
 _LAST4 = re.compile(
-    r"(?:尾号|尾数|末四位|后四位|最后四位|卡尾号|后4位|末4位|最后4位)(?:是|为|:)?\s?(\d{4})(?!\d)|"
+    r"(?:尾号|尾数|末四位|后四位|最后四位|卡尾号|后4位|末4位|最后4位)(?:是|为|:)?\s?" + _FOUR + "|"
     r"(?:ending(?: in| with)?|ends(?: in| with)?|last (?:four|4)(?: digits)?(?: are| is)?|"
-    r"last (?:four|4) numbers(?: are| is)?)\s?:?\s?(\d{4})(?!\d)"
+    r"last (?:four|4) numbers(?: are| is)?)\s?:?\s?" + _FOUR + "|"
+    r"(?<![\d ])(\d{4}) ?(?:那张|这张|的那张|那一张|的卡)"  # 8806那张: a card named by its end
 )
 
 
@@ -102,6 +104,7 @@ def find_last4(norm: Normalized) -> list[Entity]:
     """``card_last4``: 尾号1234, 尾号是1234, ending in 1234, last four 1234."""
     found = []
     for m in _LAST4.finditer(norm.text):
-        group = 1 if m.group(1) else 2
-        found.append(make_entity(norm, SlotName.CARD_LAST4, m.group(group), m.start(group), m.end(group)))
+        group = next(i for i in (1, 2, 3) if m.group(i))
+        digits = m.group(group).replace(" ", "")
+        found.append(make_entity(norm, SlotName.CARD_LAST4, digits, m.start(group), m.end(group)))
     return found

@@ -126,6 +126,11 @@ def test_id_number_with_wrong_check_character_is_flagged(entities: Entities) -> 
         ("last four digits are 1234", "1234"),
         ("last four one two three four", "1234"),
         ("the one that ends in 0012", "0012"),
+        # said digit by digit, or the card named by its end alone
+        ("last four are 0 0 7 3", "0073"),
+        ("use the card that ends with 8 0 1 9", "8019"),
+        ("8806那张", "8806"),
+        ("用3821的卡", "3821"),
     ],
 )
 def test_card_last_four(values: Values, text: str, expected: str) -> None:
@@ -141,3 +146,8 @@ def test_digit_string_span_covers_every_spoken_group(entities: Entities) -> None
 def test_amount_of_money_is_not_read_as_an_account(values: Values) -> None:
     assert values("转一万亿元", "account_number") == []
     assert values("转一万亿元", "card_number") == []
+
+
+@pytest.mark.parametrize("text", ["转8806", "转账 8806 元", "6222 0808 1122 3344那张", "尾号12345"])
+def test_four_digits_that_do_not_name_a_card_are_no_last_four(values: Values, text: str) -> None:
+    assert values(text, "card_last4") == []

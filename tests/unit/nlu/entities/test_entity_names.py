@@ -112,3 +112,27 @@ def test_payee_bank_canonical_code(values: Values, text: str, expected: str) -> 
 def test_name_span_points_at_traditional_original(entities: Entities) -> None:
     (name,) = entities("給張偉轉賬", "payee_name")
     assert name.text == "張偉"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("陈志强 耳东陈 志气的志", "陈志强"),
+        ("赵 走肖赵 赵建军", "赵建军"),
+        ("收钱的是我们理发店的房东 姓马 马建国", "马建国"),
+        ("王建国 我们装修的师傅", "王建国"),
+        ("刘 文刀刘 刘洋 我们装修的师傅", "刘洋"),
+        ("zhang wei my colleague", "Zhang Wei"),
+        ("it's for my helper Rosalinda Cruz", "Rosalinda Cruz"),
+        ("her name is liu fang L I U fang", "Liu Fang"),
+        ("Oluwaseun Adeyemi O L U W A S E U N", "Oluwaseun Adeyemi"),
+        # no name in it
+        ("我要转账", None), ("不知道 我问问", None), ("工商银行 我的卡", None),
+        ("I want to send money to my landlord", None), ("I don't know his name", None), ("yes please", None),
+    ],
+)
+def test_a_name_said_with_a_remark_around_it_answers_who_to_pay(text: str, expected: str | None) -> None:
+    from vtm.nlu.entities import payee_name_in_answer
+
+    lang = "en" if text.isascii() else "zh"
+    assert payee_name_in_answer(text, lang) == expected
