@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 from vtm.dialog import repair
+from vtm.dialog.acts import GLOBAL_ACTS, DialogAct
 from vtm.dialog.context import TurnContext
 from vtm.dialog.device_events import open_pin_slot
 from vtm.dialog.policies import Utterance
-from vtm.dialog.session import Awaiting
+from vtm.dialog.session import Awaiting, Pending
 from vtm.dialog.verification import offer_face
 from vtm.flows.definition import StateKind
 
@@ -76,10 +77,17 @@ def face_instead(ctx: TurnContext, said: Utterance) -> bool:
 def pin_way(ctx: TurnContext, said: Utterance) -> bool:
     """At a PIN request, "插卡输密码" / "card and my PIN" is acknowledged (not asked again word for word), and
     "用身份证行吗" / "can I use my ID card" hears that an ID card does not replace the PIN; "人脸识别" asks
-    for consent to the face check, as at any device wait."""
+    for consent to the face check, as at any device wait; "不输密码了 算了" is asked whether to stop."""
     pending = ctx.session.pending
     if pending is None or pending.awaiting not in (Awaiting.PIN, Awaiting.PIN_AGAIN):
         return False
+    if said.nlu.intent in GLOBAL_ACTS - {DialogAct.HELP}:
+        return False  # "找个人帮我输密码", "cancel, I won't use the PIN": the command, not a way to verify
+    flow = ctx.session.flow
+    if ctx.phrases.matches("refuse_pin", said.text) and flow is not None:
+        ctx.session.pending = Pending(Awaiting.CANCEL_CONFIRM)  # "不输密码了 算了吧": stop here?
+        ctx.say("repair.cancel_confirm", title=ctx.title(flow))
+        return True
     if ctx.phrases.matches("use_pin", said.text):
         ctx.say("auth.pin_chosen")
         return True
