@@ -9,8 +9,7 @@ Never raises on any string; deterministic; well under 5 ms per utterance.
 
 Usage::
 
-    import re
-from datetime import date
+    from datetime import date
     from vtm.nlu.entities import extract_entities
 
     for e in extract_entities("给张三转两千块", "zh", today=date(2024, 5, 15)):
