@@ -218,6 +218,14 @@ WATCHLISTED: list[Step] = [
         "arrival": "delayed"}}, None),
 ]
 LI_NA = {"auth_factors": ["id_card", "pin"], "customer_id": "C0002", "language": "zh"}
+NEW_PAYEE_LARGE: list[Step] = [  # 刘洋 is not among 张伟's saved payees
+    ("action_execute_transfer", {"intent": "inform", "text": "转八千给刘洋", "slots": {
+        "payee_name": "刘洋", "account_number": "3100100000004011", "payee_bank": "OWN", "amount": "8000.00",
+        "arrival": "delayed"}}, None),
+    ("action_execute_transfer", {"intent": "inform", "text": "给女儿交下学期的学费"}, None),
+    ("action_execute_transfer", {"intent": "affirm", "text": "确认"}, None),
+    ("action_execute_transfer", {"intent": "affirm", "text": "对"}, None),
+]
 
 
 def test_transfer_runs_through_gate_and_core_and_is_posted_once(transport: tuple[Runner, Path]) -> None:
@@ -239,6 +247,23 @@ def test_transfer_runs_through_gate_and_core_and_is_posted_once(transport: tuple
     usage = _bank(data_dir).daily_usage("C0001", Channel.KIOSK, _today())
     assert usage.transferred == Decimal("800.00")
     assert usage.transfer_count == 1
+
+
+def test_a_large_transfer_to_a_new_payee_asks_its_purpose_and_judges_the_answer(transport: tuple[Runner, Path]) -> None:
+    run, data_dir = transport
+    before = _bank(data_dir).daily_usage("C0001", Channel.KIOSK, _today())
+    answers, slots = converse(run, {**ZHANG_WEI, "language": "zh"}, NEW_PAYEE_LARGE)
+    asked, answered, ack, confirm = answers
+    assert "utter_compliance_fraud_ask_purpose" in _keys(asked)
+    assert _slot(asked, "vtm_state")["pending"] == {"kind": "ask", "fields": ["purpose"]}
+    # The answer is judged (an ordinary reason: no warning), then the disclosure and the read-back follow.
+    assert "utter_compliance_transfer_delayed_arrival" in _keys(answered)
+    assert "utter_compliance_fraud_warning" not in _keys(answered)
+    assert _keys(ack) == ["utter_transfer_confirm"]
+    assert _keys(confirm) == ["utter_transfer_done_delayed"]
+    assert slots["vtm_outcome"] == "transfer:completed"
+    after = _bank(data_dir).daily_usage("C0001", Channel.KIOSK, _today())
+    assert after.transferred - before.transferred == Decimal("8000.00")
 
 
 def test_transfer_to_a_watch_listed_account_is_refused_with_a_response(transport: tuple[Runner, Path]) -> None:

@@ -39,6 +39,7 @@ SCRIPTS = [
     "zh/card_loss_by_id_scan_formal_pin.yaml",            # no card: the ID card, then the PIN
     "zh/repair_digression_balance_during_transfer.yaml",  # an interrupted flow on the stack
     "zh/statement_print_last_month.yaml",                 # dates and periods in slots
+    "zh/fraud/purpose_tuition_after_bare_ok.yaml",        # the gate's question, asked twice, then answered
 ]
 CARD_9930 = "6230887983054949930"  # 张伟 (docs/demo-cards.md)
 # The sandbox bank's references end in random digits (vtm.banking.sandbox._base.new_reference).

@@ -60,17 +60,20 @@ class CheckSpec:
     """A ``warn`` from this check is lifted once its prompt was acknowledged in the session."""
     needs_embedder: bool = False
     """The check reads :attr:`PackResources.semantic`: a gate refuses to start without an embedder."""
+    asks: str | None = None
+    """A question check (effect ``ask``): the :class:`Slots` field the customer's answer fills."""
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
 def check(
-    name: str, params_model: type[BaseModel], *, acknowledgeable: bool = True, needs_embedder: bool = False
+    name: str, params_model: type[BaseModel], *, acknowledgeable: bool = True, needs_embedder: bool = False,
+    asks: str | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         summary = (fn.__doc__ or "").strip().splitlines()[0]
-        CHECKS[name] = CheckSpec(name, params_model, fn, summary, acknowledgeable, needs_embedder)
+        CHECKS[name] = CheckSpec(name, params_model, fn, summary, acknowledgeable, needs_embedder, asks)
         return fn
 
     return register
@@ -338,6 +341,30 @@ def fraud_cue(ctx: GateContext, p: FraudCueParams, r: PackResources) -> Finding 
         return None
     risk = _escalation(ctx, p.escalate_when)
     return None if risk is None else Finding({"phrase": phrase, **risk})
+
+
+class PurposeParams(_Params):
+    min_amount: Money | None = Field(default=None, description="Ask about transfers to a new payee from this amount")
+    elderly_min_amount: Money | None = Field(
+        default=None, description="Ask an elderly customer about transfers to a new payee from this amount"
+    )
+
+    @model_validator(mode="after")
+    def _some_amount(self) -> PurposeParams:
+        if self.min_amount is None and self.elderly_min_amount is None:
+            raise ValueError("set min_amount, elderly_min_amount or both: otherwise the rule never asks")
+        return self
+
+
+@check("purpose_unstated", PurposeParams, asks="purpose")
+def purpose_unstated(ctx: GateContext, p: PurposeParams, _r: PackResources) -> Finding | None:
+    """A transfer to a new payee from an amount, and the customer has not yet said what the money is for."""
+    if ctx.slots.purpose is not None or not ctx.slots.new_payee or ctx.slots.amount is None:
+        return None
+    amount = ctx.slots.amount
+    large = p.min_amount is not None and amount >= p.min_amount
+    elderly = ctx.session.elderly and p.elderly_min_amount is not None and amount >= p.elderly_min_amount
+    return Finding({"new_payee_large": large, "elderly": elderly}) if large or elderly else None
 
 
 class FraudSemanticParams(_Params):

@@ -121,6 +121,10 @@ class Slots(_Frozen):
         default=None,
         description="The explicit confirmation itself; an operation that needs one has no permit without it",
     )
+    purpose: str | None = Field(
+        default=None, max_length=500,
+        description="The customer's own answer when the kiosk asked what the money is for (an ``ask`` rule)",
+    )
     period_start: date | None = None
     period_end: date | None = None
     loss_kind: LossKind | None = None

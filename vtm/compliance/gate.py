@@ -142,6 +142,7 @@ class Gate:
                     prompt_key=rule.spec.prompt,
                     interruptible=rule.spec.interruptible,
                     step_up=finding.step_up,
+                    asks=rule.check.asks,
                     details=_jsonable(finding.details),
                 )
             )

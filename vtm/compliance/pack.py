@@ -199,6 +199,15 @@ def _compile_rules(
                     "step_up needs the auth_level check (it says which factors are missing)",
                 )
             )
+        if (spec.effect is Effect.ASK) != (check.asks is not None):
+            problems.append(
+                PackProblem(
+                    str(file),
+                    f"{where}.effect",
+                    f"{check.name} asks the customer a question: its effect must be ask" if check.asks
+                    else "ask needs a question check (one that names the answer it waits for, e.g. purpose_unstated)",
+                )
+            )
         params = _validate(check.params_model, spec.params, file, problems, f"{where}.params")
         if params is None:
             continue

@@ -1,6 +1,8 @@
 """Verdicts, rule hits and permits: what the gate answers.
 
-Outcomes are ordered ``allow < warn < step_up < refer < deny`` and the strictest wins. A rule may
+Outcomes are ordered ``allow < warn < ask < step_up < refer < deny`` and the strictest wins: ``ask``
+means the customer must first answer the rule's question (what a large transfer to a new payee is
+for); the answer joins the context and the checkpoint is judged again. A rule may
 also have the effect ``report`` (large-value reporting): it creates a report record and is listed
 with the hits, but it ranks *with* ``allow`` and so can never weaken (or tighten) a verdict.
 
@@ -26,6 +28,7 @@ class Outcome(StrEnum):
 
     ALLOW = "allow"
     WARN = "warn"
+    ASK = "ask"
     STEP_UP = "step_up"
     REFER = "refer"
     DENY = "deny"
@@ -44,6 +47,7 @@ class Effect(StrEnum):
     ALLOW = "allow"
     REPORT = "report"
     WARN = "warn"
+    ASK = "ask"
     STEP_UP = "step_up"
     REFER = "refer"
     DENY = "deny"
@@ -72,6 +76,9 @@ class RuleHit(_Frozen):
         default=(),
         description="Options that would satisfy the rule, each a set of missing factors; "
         "a non-face option always comes first",
+    )
+    asks: str | None = Field(
+        default=None, description="``ask``: the context slot the customer's answer fills (e.g. purpose)"
     )
     details: dict[str, Any] = Field(
         default_factory=dict, description="What the check saw (matched phrase, score)"

@@ -168,6 +168,13 @@ def _obey(ctx: TurnContext, verdict: Verdict, flow: Flow) -> bool:
         ctx.session.pending = Pending(Awaiting.ACKNOWLEDGE, {"keys": keys})
         ctx.say("repair.ack_needed")
         return False
+    if outcome is Outcome.ASK:
+        keys = list(verdict.prompt_keys)
+        for key in keys:
+            ctx.say(key)
+        fields = sorted({h.asks for h in verdict.blocking_hits if h.asks})
+        ctx.session.pending = Pending(Awaiting.GATE_QUESTION, {"keys": keys, "fields": fields})
+        return False
     if outcome is Outcome.STEP_UP:
         request_verification(ctx, verdict)
         return False

@@ -54,7 +54,8 @@ def build_context(ctx: TurnContext, flow: Flow) -> GateContext:
         identity=Identity(customer_id=session.customer_id, factors=frozenset(session.factors)),
         transaction=flow.name,
         slots=Slots(card_number=card, confirmed_at=f.get("confirmed_at"), confirmation=f.get("confirmation"),
-                    requested_factor=f.get("requested_factor"), **plugin.gate_slots(ctx, flow)),
+                    requested_factor=f.get("requested_factor"), **f.get("answers", {}),
+                    **plugin.gate_slots(ctx, flow)),
         core=CoreFacts(**facts),
     )
 

@@ -42,6 +42,7 @@ class Awaiting(StrEnum):
     WHAT_TO_CHANGE = "what_to_change"
     OFFER_TRANSACTION = "offer_transaction"  # "要现在帮您办理挂失吗？" after a knowledge answer
     PROPOSAL = "proposal"  # "先帮您临时挂失，好吗？": a yes fills the slot with its default
+    GATE_QUESTION = "gate_question"  # "这笔钱是做什么用的？": a rule waits for the customer's own words
 
 
 DEVICE_PROMPTS: dict[Awaiting, str] = {

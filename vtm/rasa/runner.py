@@ -12,6 +12,8 @@ applied on the next call:
 * ``confirm``     read-back; an ``affirm`` confirms exactly the values read back (a digest)
 * ``acknowledge`` a warning that must be heard and acknowledged (``affirm``)
 * ``offer``       a yes/no offer (a replacement card); offers that need the kiosk's printer are declined
+* ``ask``         the gate's question (what a large transfer to a new payee is for); the next
+                  message's text is the answer, kept in the transaction's scope
 * ``step_up``     the gate wants a verification the channel must perform (``auth_factors``)
 
 Replaying from the first state is safe because every state before the stop is either read-only or
@@ -32,6 +34,7 @@ from vtm.dialog.context import TurnContext
 from vtm.dialog.engine import advance
 from vtm.dialog.manager import DialogManager
 from vtm.dialog.plugins import all_guards
+from vtm.dialog.policies.pending import ANSWER_MAX_CHARS
 from vtm.dialog.session import Awaiting
 from vtm.dialog.turn import Reply, TurnRecord
 from vtm.flows.definition import StateKind, TransactionDefinition, Trigger
@@ -54,7 +57,7 @@ class StepResult:
     """What one step produced, in engine terms (the actions module turns it into Rasa events)."""
 
     transaction: str
-    outcome: str  # completed|cancelled|failed|denied|handed_off|confirm|acknowledge|offer|step_up|collect
+    outcome: str  # completed|cancelled|failed|denied|handed_off|confirm|acknowledge|ask|offer|step_up|collect
     replies: list[Reply]
     slots: dict[str, Any]  # slot updates (transaction slots, vtm_state, vtm_outcome)
     requested_slot: str | None = None  # collect: the slot the form must ask again
@@ -92,6 +95,11 @@ def run_step(services: KioskServices, view: TrackerView, transaction: str) -> St
         session.acknowledged.update(pending.get("keys", []))
     if pending.get("kind") == "confirm" and said_yes and pending.get("digest") == _digest(flow):
         scope["confirmed"] = {"digest": pending["digest"], "at": now.isoformat(), "said": said_yes}
+    if pending.get("kind") == "ask" and view.latest_text.strip():
+        scope.setdefault("answers", {}).update(
+            {name: view.latest_text[:ANSWER_MAX_CHARS] for name in pending.get("fields", [])})
+    if scope.get("answers"):
+        flow.facts["answers"] = dict(scope["answers"])
     offer_answer = view.latest_intent if pending.get("kind") == "offer" and view.latest_intent in ("affirm", "deny") \
         else None
 
@@ -144,6 +152,9 @@ def _result(services: KioskServices, view: TrackerView, state: ConversationState
     elif session.pending is not None and session.pending.awaiting is Awaiting.ACKNOWLEDGE:
         outcome = "acknowledge"
         state.pending = {"kind": "acknowledge", "keys": list(session.pending.detail.get("keys", []))}
+    elif session.pending is not None and session.pending.awaiting is Awaiting.GATE_QUESTION:
+        outcome = "ask"
+        state.pending = {"kind": "ask", "fields": list(session.pending.detail.get("fields", []))}
     elif session.pending is not None:
         outcome = "step_up"
         state.pending = {"kind": "step_up", "awaiting": session.pending.awaiting.value}

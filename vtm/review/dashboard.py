@@ -16,7 +16,7 @@ from vtm.records.views import SessionFilter
 
 __all__ = ["DashboardData", "compute_dashboard", "percentile"]
 
-_VERDICT_ORDER = ("allow", "warn", "step_up", "refer", "deny")
+_VERDICT_ORDER = ("allow", "warn", "ask", "step_up", "refer", "deny")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -98,6 +98,7 @@ def build(
         "payee_name": "王芳",
         "payee_bank": "中国建设银行",
         "arrival": Arrival.DELAYED,
+        "purpose": "王芳的房租",  # answered when asked (FRAUD-PURPOSE-ASK); None: not asked yet
         "payee_confirmed_at": confirmed - timedelta(seconds=40),
         "arrival_chosen_at": confirmed - timedelta(seconds=30),
         "confirmed_at": confirmed,

@@ -103,6 +103,18 @@ def test_face_as_the_only_option_is_rejected(pack_copy: Path) -> None:
     assert "face must not be the only option" in problem
 
 
+def test_ask_goes_only_with_a_question_check(pack_copy: Path) -> None:
+    asking, warning = rule_index(pack_copy, "FRAUD-PURPOSE-ASK"), rule_index(pack_copy, "FRAUD-CUE-WARN")
+
+    def swap(d: dict) -> None:  # type: ignore[type-arg]
+        d["rules"][asking]["effect"], d["rules"][warning]["effect"] = "warn", "ask"
+
+    edit(pack_copy, swap)
+    problems = problems_of(pack_copy)
+    assert any(f"rules[{asking}].effect" in p and "its effect must be ask" in p for p in problems), problems
+    assert any(f"rules[{warning}].effect" in p and "ask needs a question check" in p for p in problems), problems
+
+
 def test_missing_prompt_translation_names_the_prompts_file(pack_copy: Path) -> None:
     prompts = pack_copy.parent / "prompts.yaml"
     edit(prompts, lambda d: d["prompts"]["compliance.fraud.warning"].pop("en"))

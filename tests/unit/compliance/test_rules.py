@@ -349,6 +349,43 @@ def test_fraud_cue_with_new_payee_and_large_amount_is_referred(gate: Gate, pack:
     assert "FRAUD-CUE-REFER" not in fired(gate, "transfer.confirm", known)
 
 
+def test_a_large_transfer_to_a_new_payee_waits_for_its_purpose(gate: Gate, pack: PolicyPack) -> None:
+    least = figure(pack, "FRAUD-PURPOSE-ASK", "min_amount")
+    unasked = {"new_payee": True, "purpose": None}
+    for checkpoint in ("transfer.confirm", "transfer.execute"):
+        verdict = gate.evaluate(checkpoint, build(slots={**unasked, "amount": least}))
+        assert verdict.outcome is Outcome.ASK
+        (hit,) = verdict.blocking_hits
+        assert (hit.rule_id, hit.asks) == ("FRAUD-PURPOSE-ASK", "purpose")
+        assert hit.prompt_key == "compliance.fraud.ask_purpose"
+    below = build(slots={**unasked, "amount": least - Decimal("0.01")})
+    saved = build(slots={**unasked, "new_payee": False, "amount": least})
+    answered = build(slots={"new_payee": True, "amount": least, "purpose": "给女儿交学费"})
+    for ctx in (below, saved, answered):
+        assert gate.evaluate("transfer.confirm", ctx).outcome is Outcome.ALLOW
+
+
+def test_an_elderly_customer_is_asked_from_a_lower_amount(gate: Gate, pack: PolicyPack) -> None:
+    least = figure(pack, "FRAUD-PURPOSE-ASK", "elderly_min_amount")
+    assert least < figure(pack, "FRAUD-PURPOSE-ASK", "min_amount")
+    slots = {"new_payee": True, "purpose": None, "amount": least}
+    elderly = build(session={"elderly": True, "age": 77}, slots=slots)
+    assert gate.evaluate("transfer.confirm", elderly).outcome is Outcome.ASK
+    assert "FRAUD-PURPOSE-ASK" not in fired(gate, "transfer.confirm", build(slots=slots))
+    below = build(session={"elderly": True, "age": 77}, slots={**slots, "amount": least - Decimal("0.01")})
+    assert "FRAUD-PURPOSE-ASK" not in fired(gate, "transfer.confirm", below)
+
+
+def test_asking_ranks_above_a_warning_and_below_a_referral(gate: Gate, pack: PolicyPack) -> None:
+    assert Outcome.WARN.rank < Outcome.ASK.rank < Outcome.STEP_UP.rank < Outcome.REFER.rank
+    large = figure(pack, "FRAUD-CUE-REFER", "escalate_when").new_payee_min_amount
+    told = build(session={"recent_utterances": ("警察让我转到安全账户",)},
+                 slots={"new_payee": True, "purpose": None, "amount": large})
+    verdict = gate.evaluate("transfer.confirm", told)
+    assert verdict.outcome is Outcome.REFER  # a story already told is not asked about first
+    assert "FRAUD-PURPOSE-ASK" in {h.rule_id for h in verdict.hits}
+
+
 def test_fraud_cue_from_an_elderly_customer_is_referred(gate: Gate) -> None:
     elderly = build(session={"recent_utterances": ("孙子出事了要钱",), "elderly": True, "age": 78})
     assert "FRAUD-CUE-REFER" in fired(gate, "transfer.confirm", elderly)

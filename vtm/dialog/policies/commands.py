@@ -1,7 +1,8 @@
 """Conversation control that means the same in every state: cancel, repeat, help, a person, language, goodbye.
 
 A command does not win over an answer: "先挂着吧" gives the loss kind asked for even if the
-classifier leans to "cancel", and "不取消" answers "cancel it?" itself.
+classifier leans to "cancel", "不取消" answers "cancel it?" itself, and only stop, a person, repeat
+and language win over the answer to the gate's question.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from vtm.nlu.types import SlotName
 __all__ = ["global_command"]
 
 GLOBAL_OVER_ANSWER = 0.8  # below this confidence, a value for the open question beats a global command
+# Asked what a transfer is for, the customer may still stop, ask for a person, hear it again or change
+# language; anything else ("帮儿子交学费" may sound like "help") is the answer.
+_OVER_GATE_QUESTION = frozenset({DialogAct.CANCEL, DialogAct.ASK_HUMAN, DialogAct.REPEAT, DialogAct.SWITCH_LANGUAGE})
 
 
 def global_command(ctx: TurnContext, said: Utterance) -> bool:
@@ -31,6 +35,9 @@ def global_command(ctx: TurnContext, said: Utterance) -> bool:
     confirming_cancel = session.pending is not None and session.pending.awaiting is Awaiting.CANCEL_CONFIRM
     if act is DialogAct.CANCEL and confirming_cancel:
         return False  # "取消吧" answers "cancel it?"
+    if session.pending is not None and session.pending.awaiting is Awaiting.GATE_QUESTION \
+            and act not in _OVER_GATE_QUESTION:
+        return False
     flow = session.flow
     if session.pending is None and flow is not None and nlu.confidence < GLOBAL_OVER_ANSWER \
             and answers_open_question(ctx, flow, said):

@@ -1,4 +1,5 @@
-"""The answer to what the kiosk is waiting for besides a slot: cancel?, a warning, a person?, an offer, a device."""
+"""The answer to what the kiosk is waiting for besides a slot: cancel?, a warning, a person?, an offer, a device,
+the gate's own question."""
 
 from __future__ import annotations
 
@@ -116,6 +117,30 @@ def _proposal(ctx: TurnContext, said: Utterance, pending: Pending) -> bool:
     return True
 
 
+ANSWER_MAX_CHARS = 500  # the gate's context keeps at most this much of the answer (Slots fields)
+
+
+def _gate_question(ctx: TurnContext, said: Utterance, pending: Pending) -> bool:
+    """The customer's own words answer the gate's question ("what is the money for?"); the checkpoint is
+    judged again with them. A bare "ok" is asked once more; whatever comes next is the answer."""
+    session, flow = ctx.session, ctx.session.flow
+    if flow is None or flow.finished:
+        session.pending = None
+        return False
+    detail = pending.detail
+    if not detail.get("asked_again") and ctx.services.confirmation.acknowledges(said.text, session.lang):
+        detail["asked_again"] = True
+        for key in detail["keys"]:
+            ctx.say(key)
+        return True
+    session.pending = None
+    answers = flow.facts.setdefault("answers", {})
+    for name in detail["fields"]:
+        answers[name] = said.text[:ANSWER_MAX_CHARS]
+    advance(ctx)
+    return True
+
+
 def _what_to_change(ctx: TurnContext, _said: Utterance, _pending: Pending) -> bool:
     ctx.session.pending = None
     return False  # the answer is an ordinary slot answer in the confirm state
@@ -141,4 +166,5 @@ _HANDLERS = {
     Awaiting.OFFER_TRANSACTION: _offer_transaction,
     Awaiting.PROPOSAL: _proposal,
     Awaiting.WHAT_TO_CHANGE: _what_to_change,
+    Awaiting.GATE_QUESTION: _gate_question,
 }
