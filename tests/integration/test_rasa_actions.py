@@ -219,8 +219,8 @@ WATCHLISTED: list[Step] = [
 ]
 LI_NA = {"auth_factors": ["id_card", "pin"], "customer_id": "C0002", "language": "zh"}
 NEW_PAYEE_LARGE: list[Step] = [  # 刘洋 is not among 张伟's saved payees
-    ("action_execute_transfer", {"intent": "inform", "text": "转八千给刘洋", "slots": {
-        "payee_name": "刘洋", "account_number": "3100100000004011", "payee_bank": "OWN", "amount": "8000.00",
+    ("action_execute_transfer", {"intent": "inform", "text": "转一万二给刘洋", "slots": {
+        "payee_name": "刘洋", "account_number": "3100100000004011", "payee_bank": "OWN", "amount": "12000.00",
         "arrival": "delayed"}}, None),
     ("action_execute_transfer", {"intent": "inform", "text": "给女儿交下学期的学费"}, None),
     ("action_execute_transfer", {"intent": "affirm", "text": "确认"}, None),
@@ -263,7 +263,7 @@ def test_a_large_transfer_to_a_new_payee_asks_its_purpose_and_judges_the_answer(
     assert _keys(confirm) == ["utter_transfer_done_delayed"]
     assert slots["vtm_outcome"] == "transfer:completed"
     after = _bank(data_dir).daily_usage("C0001", Channel.KIOSK, _today())
-    assert after.transferred - before.transferred == Decimal("8000.00")
+    assert after.transferred - before.transferred == Decimal("12000.00")
 
 
 def test_transfer_to_a_watch_listed_account_is_refused_with_a_response(transport: tuple[Runner, Path]) -> None:
