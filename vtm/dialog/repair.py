@@ -15,7 +15,8 @@ from vtm.dialog.turn import jsonable
 from vtm.dialog.values import ask_values
 from vtm.flows.definition import StateKind
 
-__all__ = ["current_question", "end_session", "handoff", "help_in_context", "no_match", "reprompt", "silence"]
+__all__ = ["ask_to_cancel", "current_question", "end_session", "handoff", "help_in_context", "no_match", "reprompt",
+           "silence"]
 
 
 def current_question(ctx: TurnContext) -> str:
@@ -80,6 +81,12 @@ def help_in_context(ctx: TurnContext) -> None:
         ctx.say("help.offer")
     else:
         ctx.say("help.general")
+
+
+def ask_to_cancel(ctx: TurnContext) -> None:
+    """"Cancel the transfer?": a transaction is never dropped on one word; the next answer decides."""
+    ctx.session.pending = Pending(Awaiting.CANCEL_CONFIRM)
+    ctx.say("repair.cancel_confirm", title=ctx.title(ctx.flow_required()))
 
 
 def handoff(ctx: TurnContext, prompt: str, reason: str) -> None:

@@ -13,7 +13,8 @@ from vtm.compliance.verdict import Verdict
 from vtm.dialog.context import TurnContext
 from vtm.dialog.session import Awaiting, Pending
 
-__all__ = ["answer_face_consent", "offer_face", "pin_accepted", "request_verification", "say_card_blocked"]
+__all__ = ["answer_face_consent", "offer_face", "offer_face_if_asked", "pin_accepted", "request_verification",
+           "say_card_blocked"]
 
 _ASK = {AuthFactor.CARD: (Awaiting.CARD, "auth.insert_card"), AuthFactor.PIN: (Awaiting.PIN, "auth.enter_pin"),
         AuthFactor.PIN_RECONFIRMED: (Awaiting.PIN_AGAIN, "auth.pin_again"),
@@ -43,6 +44,14 @@ def request_verification(ctx: TurnContext, verdict: Verdict) -> None:
 def offer_face(ctx: TurnContext) -> None:
     ctx.session.pending = Pending(Awaiting.FACE_CONSENT)
     ctx.say("auth.face_consent")
+
+
+def offer_face_if_asked(ctx: TurnContext, text: str) -> bool:
+    """At a device wait, "人脸识别" / "face scan" asks for the face check: offer it (consent first)."""
+    if not ctx.phrases.matches("face", text):
+        return False
+    offer_face(ctx)
+    return True
 
 
 def answer_face_consent(ctx: TurnContext, agreed: bool) -> None:

@@ -15,7 +15,7 @@ from vtm.dialog.policies import Utterance
 from vtm.dialog.policies.flow_input import answers_open_question
 from vtm.dialog.prompts import Lang
 from vtm.dialog.screen import change_language
-from vtm.dialog.session import Awaiting, Pending
+from vtm.dialog.session import Awaiting
 from vtm.flows.definition import StateKind
 from vtm.nlu.types import SlotName
 
@@ -82,8 +82,7 @@ def _cancel(ctx: TurnContext, said: Utterance) -> bool:
         return False  # "no, cancel that" to an offer declines the offer; the work done stays done
     if session.pending is None and kind is StateKind.CONFIRM and flow.definition.cancel_confirms:
         return False  # "yes, cancel it" confirms a revocation
-    session.pending = Pending(Awaiting.CANCEL_CONFIRM)
-    ctx.say("repair.cancel_confirm", title=ctx.title(flow))
+    repair.ask_to_cancel(ctx)
     return True
 
 

@@ -10,8 +10,8 @@ from vtm.dialog.acts import GLOBAL_ACTS, DialogAct
 from vtm.dialog.context import TurnContext
 from vtm.dialog.device_events import open_pin_slot
 from vtm.dialog.policies import Utterance
-from vtm.dialog.session import Awaiting, Pending
-from vtm.dialog.verification import offer_face
+from vtm.dialog.session import Awaiting
+from vtm.dialog.verification import offer_face, offer_face_if_asked
 from vtm.flows.definition import StateKind
 
 __all__ = ["could_hold_pin", "face_instead", "pin_guard", "pin_way", "remember_words", "slow_down"]
@@ -83,10 +83,8 @@ def pin_way(ctx: TurnContext, said: Utterance) -> bool:
         return False
     if said.nlu.intent in GLOBAL_ACTS - {DialogAct.HELP}:
         return False  # "找个人帮我输密码", "cancel, I won't use the PIN": the command, not a way to verify
-    flow = ctx.session.flow
-    if ctx.phrases.matches("refuse_pin", said.text) and flow is not None:
-        ctx.session.pending = Pending(Awaiting.CANCEL_CONFIRM)  # "不输密码了 算了吧": stop here?
-        ctx.say("repair.cancel_confirm", title=ctx.title(flow))
+    if ctx.phrases.matches("refuse_pin", said.text) and ctx.session.flow is not None:
+        repair.ask_to_cancel(ctx)  # "不输密码了 算了吧": stop here?
         return True
     if ctx.phrases.matches("use_pin", said.text):
         ctx.say("auth.pin_chosen")
@@ -94,7 +92,4 @@ def pin_way(ctx: TurnContext, said: Utterance) -> bool:
     if ctx.phrases.matches("id_card", said.text):
         ctx.say("auth.pin_still_needed")
         return True
-    if ctx.phrases.matches("face", said.text):  # "人脸识别" alone reads as a request for help: it is the way
-        offer_face(ctx)
-        return True
-    return False
+    return offer_face_if_asked(ctx, said.text)  # "人脸识别" alone reads as a request for help: it is the way

@@ -11,7 +11,7 @@ from vtm.dialog.engine import advance, cancel_flow, start_flow
 from vtm.dialog.policies import Utterance
 from vtm.dialog.session import DEVICE_PROMPTS, Awaiting, Pending
 from vtm.dialog.values import ask_values
-from vtm.dialog.verification import answer_face_consent, offer_face
+from vtm.dialog.verification import answer_face_consent, offer_face_if_asked
 
 __all__ = ["pending_answer"]
 
@@ -147,8 +147,7 @@ def _what_to_change(ctx: TurnContext, _said: Utterance, _pending: Pending) -> bo
 
 
 def _device(ctx: TurnContext, said: Utterance, pending: Pending) -> bool:
-    if ctx.phrases.matches("face", said.text):
-        offer_face(ctx)
+    if offer_face_if_asked(ctx, said.text):
         return True
     txn = ctx.services.transaction_for_intent(said.nlu.intent)
     flow = ctx.session.flow
