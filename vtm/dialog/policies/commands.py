@@ -36,8 +36,8 @@ def global_command(ctx: TurnContext, said: Utterance) -> bool:
     if act is DialogAct.CANCEL and confirming_cancel:
         return False  # "取消吧" answers "cancel it?"
     if session.pending is not None and session.pending.awaiting is Awaiting.GATE_QUESTION \
-            and act not in _OVER_GATE_QUESTION:
-        return False
+            and (act not in _OVER_GATE_QUESTION or ctx.phrases.matches("why_asked", said.text)):
+        return False  # the answer, or "why do you ask?" (which the classifier may take for "repeat")
     flow = session.flow
     if session.pending is None and flow is not None and nlu.confidence < GLOBAL_OVER_ANSWER \
             and answers_open_question(ctx, flow, said):

@@ -122,17 +122,22 @@ ANSWER_MAX_CHARS = 500  # the gate's context keeps at most this much of the answ
 
 def _gate_question(ctx: TurnContext, said: Utterance, pending: Pending) -> bool:
     """The customer's own words answer the gate's question ("what is the money for?"); the checkpoint is
-    judged again with them. A bare "ok" is asked once more; whatever comes next is the answer."""
+    judged again with them. A bare "ok" is asked once more, "why do you ask?" hears why first; whatever
+    comes next is the answer (the words of every turn reach the fraud checks in any case)."""
     session, flow = ctx.session, ctx.session.flow
     if flow is None or flow.finished:
         session.pending = None
         return False
     detail = pending.detail
-    if not detail.get("asked_again") and ctx.services.confirmation.acknowledges(said.text, session.lang):
-        detail["asked_again"] = True
-        for key in detail["keys"]:
-            ctx.say(key)
-        return True
+    if not detail.get("asked_again"):
+        why = ctx.phrases.matches("why_asked", said.text)
+        if why or ctx.services.confirmation.acknowledges(said.text, session.lang):
+            detail["asked_again"] = True
+            if why:
+                ctx.say("gate.question_why")
+            for key in detail["keys"]:
+                ctx.say(key)
+            return True
     session.pending = None
     answers = flow.facts.setdefault("answers", {})
     for name in detail["fields"]:
