@@ -31,6 +31,8 @@ a tie. The report says which rule chose.
 Since round 7 (2026-12-06) the former held-out sets are exemplars (``tests/data/fraud/former/``);
 ``--former`` pools them into the sweep, each scored by the index without its own lines (leave one
 writer out), so that the figures are those of a writer the exemplars have not seen.
+Since round 11 (2026-12-06) the grid also sweeps the lexical classifier (character n-grams; its C and
+weight); ``--k`` and ``--c`` restrict the e5 part of the grid to given values (to keep a run short).
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ def main() -> None:
                              "by an index without its own lines (leave one writer out) and pooled")
     parser.add_argument("--max-false-alarms", type=float, default=0.02, metavar="RATE",
                         help="with --pick: no pick above this false-alarm rate (the issue's budget)")
+    parser.add_argument("--k", type=int, nargs="*", default=list(SWEEP_K), help="with --sweep: neighbours to try")
+    parser.add_argument("--c", type=float, nargs="*", default=list(SWEEP_C), help="with --sweep: classifier Cs to try")
     args = parser.parse_args()
 
     import torch
@@ -205,7 +209,7 @@ def main() -> None:
     if args.sweep:
         former = [row for path in args.former for row in read_rows(path)]
         report["former_rows"] = len(former)
-        report["sweep"] = sweep(gate, rows, models, honest, former)
+        report["sweep"] = sweep(gate, rows, models, honest, former, tuple(args.k), tuple(args.c))
         if args.pick is not None:
             report["pick"], report["pick_rule"] = pick(report["sweep"], args.pick, args.max_false_alarms)
     if args.json:
@@ -232,16 +236,19 @@ def pick(grid: list[dict[str, Any]], recall: float, max_false_alarms: float) -> 
 SWEEP_K = (3, 5, 8)
 SWEEP_C = (16.0, 64.0, 256.0)
 SWEEP_WEIGHT = (0.0, 0.01, 0.02, 0.03, 0.05)
+SWEEP_LEXICAL_C = (4.0, 16.0)
+SWEEP_LEXICAL_WEIGHT = (0.005, 0.01, 0.015, 0.02)
 
 
-def _evidence(matches: list[Any], weight: float, min_score: float = 0.2) -> np.ndarray:
-    """Each match's evidence for fraud at this classifier weight; -inf below ``min_score``."""
-    return np.array([m.evidence(weight) if m.score >= min_score else -np.inf for m in matches])
+def _evidence(matches: list[Any], weight: float, min_score: float = 0.2, lexical_weight: float = 0.0) -> np.ndarray:
+    """Each match's evidence for fraud at these weights; -inf below ``min_score``."""
+    return np.array([m.evidence(weight, lexical_weight) if m.score >= min_score else -np.inf for m in matches])
 
 
-def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row], former: list[Row]) -> list[dict[str, Any]]:
-    """Semantic rule alone, over a grid of (k, C, classifier weight, min_margin) at ``min_score``
-    0.2: for calibration, never on a held-out set.
+def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row], former: list[Row],
+          ks: tuple[int, ...] = SWEEP_K, cs: tuple[float, ...] = SWEEP_C) -> list[dict[str, Any]]:
+    """Semantic rule alone, over a grid of (k, C, classifier weight, lexical C and weight, min_margin)
+    at ``min_score`` 0.2: for calibration, never on a held-out set.
 
     ``former``: rows of former held-out sets that are exemplars now, pooled with ``rows``. Each
     set is scored by the index without the lines equal to its rows (folded as the pack folds
@@ -253,7 +260,8 @@ def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row], former: 
     if gate.pack.exemplars is None:
         return []
     full = SemanticIndex(gate.pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
-                         classifier_cs=SWEEP_C, remember=len(rows) + len(former) + len(honest) + 1)
+                         classifier_cs=cs, lexical_cs=SWEEP_LEXICAL_C,
+                         remember=len(rows) + len(former) + len(honest) + 1)
     groups: list[tuple[Any, list[Row]]] = [(full, rows)]
     for source in dict.fromkeys(row.source for row in former):
         own = [row for row in former if row.source == source]
@@ -262,28 +270,38 @@ def sweep(gate: Gate, rows: list[Row], models: Path, honest: list[Row], former: 
     pooled = [row for _, group in groups for row in group]
     fraud_rows = np.array([row.fraud for row in pooled])
     out = []
-    for k in SWEEP_K:
-        for c in SWEEP_C:
-            matches = [m for index, group in groups for m in index.match([row.text for row in group], k, c)]
-            everyday = full.match([row.text for row in honest], k, c) if honest else []
-            for weight in SWEEP_WEIGHT:
-                if weight == 0 and c != SWEEP_C[0]:
-                    continue  # the classifier plays no part: one row is enough
-                evidence, plain = _evidence(matches, weight), _evidence(everyday, weight)
-                for min_margin in np.arange(-0.02, 0.1001, 0.0025):
-                    fired = evidence >= min_margin
-                    out.append(
-                        {
-                            "k": k,
-                            "min_score": 0.2,
-                            "classifier_c": c if weight else None,
-                            "classifier_weight": weight,
-                            "min_margin": round(float(min_margin), 4),
-                            "recall": rate(int(fired[fraud_rows].sum()), int(fraud_rows.sum())),
-                            "false_alarm_rate": rate(int(fired[~fraud_rows].sum()), int((~fraud_rows).sum())),
-                            "honest_conversation_alarms": int((plain >= min_margin).sum()),
-                        }
-                    )
+    lexical_grid = [(None, 0.0)] + [(lc, lw) for lc in SWEEP_LEXICAL_C for lw in SWEEP_LEXICAL_WEIGHT]
+    for k in ks:
+        for c in cs:
+            for lexical_c in (None, *SWEEP_LEXICAL_C):
+                matches = [m for index, group in groups
+                           for m in index.match([row.text for row in group], k, c, lexical_c)]
+                everyday = full.match([row.text for row in honest], k, c, lexical_c) if honest else []
+                for weight in SWEEP_WEIGHT:
+                    if weight == 0 and c != cs[0]:
+                        continue  # the classifier plays no part: one row is enough
+                    for lc, lexical_weight in lexical_grid:
+                        if lc != lexical_c:
+                            continue
+                        evidence = _evidence(matches, weight, lexical_weight=lexical_weight)
+                        plain = _evidence(everyday, weight, lexical_weight=lexical_weight)
+                        for min_margin in np.arange(-0.02, 0.1001, 0.0025):
+                            fired = evidence >= min_margin
+                            out.append(
+                                {
+                                    "k": k,
+                                    "min_score": 0.2,
+                                    "classifier_c": c if weight else None,
+                                    "classifier_weight": weight,
+                                    "lexical_c": lexical_c,
+                                    "lexical_weight": lexical_weight,
+                                    "min_margin": round(float(min_margin), 4),
+                                    "recall": rate(int(fired[fraud_rows].sum()), int(fraud_rows.sum())),
+                                    "false_alarm_rate": rate(int(fired[~fraud_rows].sum()),
+                                                             int((~fraud_rows).sum())),
+                                    "honest_conversation_alarms": int((plain >= min_margin).sum()),
+                                }
+                            )
     return out
 
 
@@ -308,7 +326,8 @@ def print_report(report: dict[str, Any]) -> None:
     for line in report.get("sweep", []) + ([report["pick"]] if report.get("pick") else []):
         print(
             f"{'PICK ' if line is report.get('pick') else ''}k={line['k']} min_score={line['min_score']:.2f} "
-            f"C={line['classifier_c']} weight={line['classifier_weight']} min_margin={line['min_margin']:+.4f}"
+            f"C={line['classifier_c']} weight={line['classifier_weight']} lexical C={line.get('lexical_c')} "
+            f"weight={line.get('lexical_weight', 0.0)} min_margin={line['min_margin']:+.4f}"
             f"  recall {line['recall']}  false alarms {line['false_alarm_rate']}"
             f"  honest conversation alarms {line['honest_conversation_alarms']}"
         )

@@ -92,9 +92,10 @@ def _explain_semantic(pack: PolicyPack, rules: list[Rule], texts: list[str], lan
     assert pack.exemplars is not None  # checked by the caller
     params = [cast(FraudSemanticParams, rule.params) for rule in rules]
     index = SemanticIndex(pack.exemplars, nlu_embedder(models), cache_dir=models / "fraud-exemplars",
-                          classifier_cs=[c for p in params if (c := p.classifier) is not None])
+                          classifier_cs=[c for p in params if (c := p.classifier) is not None],
+                          lexical_cs=[c for p in params if (c := p.lexical) is not None])
     for rule, p in zip(rules, params, strict=True):
-        for match in index.match(texts, p.neighbours, p.classifier):
+        for match in index.match(texts, p.neighbours, p.classifier, p.lexical):
             fires = p.fires(match)
             status = "MATCHES" if fires else "no match"
             if fires and p.escalate_when is not None:
@@ -103,7 +104,11 @@ def _explain_semantic(pack: PolicyPack, rules: list[Rule], texts: list[str], lan
             evidence = f"margin over benign {match.margin:+.3f}"
             if match.fraud_probability is not None:
                 evidence += (f" + {p.classifier_weight} x log-odds of the classifier's fraud probability "
-                             f"{match.fraud_probability:.3f} = evidence {match.evidence(p.classifier_weight):+.3f}")
+                             f"{match.fraud_probability:.3f}")
+            if match.lexical_log_odds is not None:
+                evidence += f" + {p.lexical_weight} x the words' log-odds {match.lexical_log_odds:+.3f}"
+            if match.fraud_probability is not None or match.lexical_log_odds is not None:
+                evidence += f" = evidence {p.evidence(match):+.3f}"
             out.print(
                 f"{rule.id}: {status}  {match.utterance!r}\n"
                 f"  closest fraud line {match.exemplar.id} ({label}): {match.exemplar.text}\n"

@@ -385,6 +385,13 @@ class FraudSemanticParams(_Params):
     classifier_c: float = Field(
         default=64.0, gt=0, le=10_000, description="Inverse regularisation of that classifier (scikit-learn C)"
     )
+    lexical_weight: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Weight of the lexical classifier's log-odds (character n-grams of the words) in the evidence",
+    )
+    lexical_c: float = Field(
+        default=16.0, gt=0, le=10_000, description="Inverse regularisation of the lexical classifier (scikit-learn C)"
+    )
     escalate_when: Escalation | None = Field(default=None, description="Fire only in these combinations")
 
     @property
@@ -392,9 +399,17 @@ class FraudSemanticParams(_Params):
         """The C to fit a classifier with, or None when the rule does not use one."""
         return self.classifier_c if self.classifier_weight > 0 else None
 
+    @property
+    def lexical(self) -> float | None:
+        """The C to fit the lexical classifier with, or None when the rule does not use one."""
+        return self.lexical_c if self.lexical_weight > 0 else None
+
+    def evidence(self, match: SemanticMatch) -> float:
+        return match.evidence(self.classifier_weight, self.lexical_weight)
+
     def fires(self, match: SemanticMatch) -> bool:
         """Whether one utterance's match is a hit by these figures (before any escalation)."""
-        return match.score >= self.min_score and match.evidence(self.classifier_weight) >= self.min_margin
+        return match.score >= self.min_score and self.evidence(match) >= self.min_margin
 
 
 @check("fraud_semantic", FraudSemanticParams, needs_embedder=True)
@@ -404,7 +419,7 @@ def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -
         raise EmbedderRequired(["fraud_semantic"])
     hits = [
         m
-        for m in r.semantic.match(ctx.session.recent_utterances, p.neighbours, p.classifier)
+        for m in r.semantic.match(ctx.session.recent_utterances, p.neighbours, p.classifier, p.lexical)
         if p.fires(m)
     ]
     if not hits:
@@ -412,7 +427,7 @@ def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -
     risk = _escalation(ctx, p.escalate_when)
     if risk is None:
         return None
-    best = max(hits, key=lambda m: m.evidence(p.classifier_weight))
+    best = max(hits, key=p.evidence)
     return Finding(
         {
             "fraud_type": best.exemplar.fraud_type,
@@ -421,10 +436,9 @@ def fraud_semantic(ctx: GateContext, p: FraudSemanticParams, r: PackResources) -
             "utterance": best.utterance,
             "score": round(best.score, 4),
             "margin": round(best.margin, 4),
-            **({} if best.fraud_probability is None else {
-                "fraud_probability": round(best.fraud_probability, 4),
-                "evidence": round(best.evidence(p.classifier_weight), 4),
-            }),
+            **({} if best.fraud_probability is None else {"fraud_probability": round(best.fraud_probability, 4)}),
+            **({} if best.lexical_log_odds is None else {"lexical_log_odds": round(best.lexical_log_odds, 4)}),
+            "evidence": round(p.evidence(best), 4),
             "similarity": round(best.similarity, 4),
             "nearest_benign_id": best.nearest_benign.id,
             **risk,

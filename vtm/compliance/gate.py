@@ -94,7 +94,9 @@ class Gate:
             if embedder is None or pack.exemplars is None:
                 raise EmbedderRequired(needing)
             classifier_cs = [c for r in pack.rules if (c := getattr(r.params, "classifier", None)) is not None]
-            index = SemanticIndex(pack.exemplars, embedder, cache_dir=embedding_cache, classifier_cs=classifier_cs)
+            lexical_cs = [c for r in pack.rules if (c := getattr(r.params, "lexical", None)) is not None]
+            index = SemanticIndex(pack.exemplars, embedder, cache_dir=embedding_cache, classifier_cs=classifier_cs,
+                                  lexical_cs=lexical_cs)
             self.resources = dataclasses.replace(pack.resources, semantic=index)
 
     @property

@@ -21,7 +21,11 @@ How an utterance is scored (the figures are rule parameters, ``fraud_semantic`` 
    any fraud type; ``evidence = margin + classifier_weight * log-odds(fraud_probability)``. The
    neighbours judge by the closest lines, the classifier by all of them: on the development sets
    the sum raised fewer false alarms than either alone at the same recall (docs/compliance.md).
-4. The nearest fraud line names the fraud type and the exemplar in the verdict.
+4. Optionally (``lexical_weight`` > 0) the words themselves add theirs: a logistic regression over
+   TF-IDF of character 1-3-grams (:class:`LexicalClassifier`, fraud lines against benign ones)
+   gives log-odds of fraud; ``evidence += lexical_weight * lexical log-odds``. e5 hears what a
+   sentence means but blurs rare words ("warrant", "USDT", "解冻费") that a script turns on.
+5. The nearest fraud line names the fraud type and the exemplar in the verdict.
 
 Exemplar embeddings are computed once per (exemplar file hash, embedder model id) and cached as
 a ``.npy`` file when a cache folder is given; utterance embeddings are memoised per text, so the
@@ -56,7 +60,7 @@ from vtm.common.classifier import SoftmaxClassifier
 from vtm.common.memo import Memo
 from vtm.compliance.exemplars import Exemplar, ExemplarSet
 
-__all__ = ["PREPARATION_VERSION", "SemanticIndex", "SemanticMatch", "TextEmbedder", "prepare_text"]
+__all__ = ["PREPARATION_VERSION", "LexicalClassifier", "SemanticIndex", "SemanticMatch", "TextEmbedder", "prepare_text"]
 
 _log = logging.getLogger(__name__)
 
@@ -108,17 +112,42 @@ class SemanticMatch:
     nearest_benign: Exemplar
     fraud_probability: float | None = None
     """The classifier's probability of any fraud type (None when no classifier was asked for)."""
+    lexical_log_odds: float | None = None
+    """The lexical classifier's log-odds of fraud (None when none was asked for)."""
 
     @property
     def margin(self) -> float:
         return self.score - self.benign_score
 
-    def evidence(self, classifier_weight: float) -> float:
-        """The margin plus ``classifier_weight`` times the classifier's log-odds of fraud."""
-        if classifier_weight == 0 or self.fraud_probability is None:
-            return self.margin
-        p = min(max(self.fraud_probability, _P_FLOOR), 1 - _P_FLOOR)
-        return self.margin + classifier_weight * math.log(p / (1 - p))
+    def evidence(self, classifier_weight: float, lexical_weight: float = 0.0) -> float:
+        """The margin plus ``classifier_weight`` times the classifier's log-odds of fraud, plus
+        ``lexical_weight`` times the lexical classifier's."""
+        evidence = self.margin
+        if classifier_weight and self.fraud_probability is not None:
+            p = min(max(self.fraud_probability, _P_FLOOR), 1 - _P_FLOOR)
+            evidence += classifier_weight * math.log(p / (1 - p))
+        if lexical_weight and self.lexical_log_odds is not None:
+            evidence += lexical_weight * self.lexical_log_odds
+        return evidence
+
+
+class LexicalClassifier:
+    """Fraud line or ordinary reason, judged by the words: TF-IDF of character 1-3-grams within words
+    (a Mandarin character is a word piece) and a logistic regression, both scikit-learn, fitted on the
+    exemplars' prepared texts with the two classes weighted equally. Fitting takes a few seconds."""
+
+    def __init__(self, texts: Sequence[str], is_fraud: Sequence[bool], c: float) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
+        features = self._vectorizer.fit_transform(texts)
+        self._model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(features, list(is_fraud))
+
+    def log_odds(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Log-odds of fraud for each (prepared) text."""
+        scores: npt.NDArray[np.float64] = self._model.decision_function(self._vectorizer.transform(texts))
+        return scores
 
 
 def _normalise(matrix: Matrix) -> Matrix:
@@ -137,11 +166,13 @@ class SemanticIndex:
         *,
         cache_dir: Path | None = None,
         classifier_cs: Sequence[float] = (),
+        lexical_cs: Sequence[float] = (),
         remember: int = _MEMO,
         vectors: Matrix | None = None,
     ) -> None:
         """``classifier_cs``: the regularisation strengths the rules ask for; each classifier is
-        fitted here (or read from ``cache_dir``), so no customer's turn waits for a fit.
+        fitted here (or read from ``cache_dir``), so no customer's turn waits for a fit; likewise
+        ``lexical_cs`` for the lexical classifiers (fitted here, in seconds; not cached).
         ``remember``: how many utterance vectors are memoised (a benchmark sweeping a set keeps all).
         ``vectors``: the exemplars' raw embeddings when already known (:meth:`without`)."""
         self.exemplars = exemplars
@@ -166,6 +197,10 @@ class SemanticIndex:
             float(c): SoftmaxClassifier.fit(centred, labels, 1 + len(types), float(c), cache_dir)
             for c in dict.fromkeys(classifier_cs)
         }
+        self._lexical_cs = tuple(lexical_cs)
+        texts = [prepare_text(e.text) for e in exemplars.all] if lexical_cs else []
+        flags = [e.is_fraud for e in exemplars.all]
+        self._lexical = {float(c): LexicalClassifier(texts, flags, float(c)) for c in dict.fromkeys(lexical_cs)}
 
     def without(self, leave_out: Callable[[Exemplar], bool], name: str) -> SemanticIndex:
         """The same index without the lines ``leave_out`` selects, re-centred and its classifiers
@@ -183,7 +218,7 @@ class SemanticIndex:
             content_hash=sha256_hex(f"{self.exemplars.content_hash}\nwithout {name}"),
         )
         return SemanticIndex(subset, self.embedder, cache_dir=self._cache_dir, classifier_cs=self._classifier_cs,
-                             remember=self._remember, vectors=self._raw[np.array(keep)])
+                             lexical_cs=self._lexical_cs, remember=self._remember, vectors=self._raw[np.array(keep)])
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
         rows = [self.embedder.embed(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
@@ -225,17 +260,24 @@ class SemanticIndex:
         return np.stack([known[t] for t in texts])
 
     def match(
-        self, utterances: Sequence[str], neighbours: int, classifier_c: float | None = None
+        self, utterances: Sequence[str], neighbours: int, classifier_c: float | None = None,
+        lexical_c: float | None = None,
     ) -> list[SemanticMatch]:
         """One :class:`SemanticMatch` per non-empty utterance, in order; with ``classifier_c`` (one of
-        the ``classifier_cs`` the index was built with) each carries the classifier's fraud probability."""
+        the ``classifier_cs`` the index was built with) each carries the classifier's fraud probability,
+        with ``lexical_c`` (one of the ``lexical_cs``) the lexical classifier's log-odds."""
         classifier = None if classifier_c is None else self._classifiers.get(float(classifier_c))
         if classifier_c is not None and classifier is None:
             raise ValueError(f"no classifier was fitted with C={classifier_c} (built: {sorted(self._classifiers)})")
+        lexical = None if lexical_c is None else self._lexical.get(float(lexical_c))
+        if lexical_c is not None and lexical is None:
+            raise ValueError(f"no lexical classifier was fitted with C={lexical_c} (built: {sorted(self._lexical)})")
         originals = [u for u in utterances if prepare_text(u)]
         if not originals:
             return []
-        vectors = self._utterance_vectors([prepare_text(u) for u in originals])
+        prepared = [prepare_text(u) for u in originals]
+        vectors = self._utterance_vectors(prepared)
+        words = None if lexical is None else lexical.log_odds(prepared)
         to_fraud = vectors @ self._fraud.T
         to_benign = vectors @ self._benign.T
         k_fraud = min(neighbours, to_fraud.shape[1])
@@ -256,17 +298,18 @@ class SemanticIndex:
                     nearest_benign=self.exemplars.benign[int(benign_row.argmax())],
                     fraud_probability=None if classifier is None
                     else float(1.0 - classifier.probabilities(vectors[row])[0]),
+                    lexical_log_odds=None if words is None else float(words[row]),
                 )
             )
         return out
 
     def best(
         self, utterances: Sequence[str], neighbours: int, classifier_c: float | None = None,
-        classifier_weight: float = 0.0,
+        classifier_weight: float = 0.0, lexical_c: float | None = None, lexical_weight: float = 0.0,
     ) -> SemanticMatch | None:
         """The utterance with the most evidence (the most fraud-like), or None without words."""
         return max(
-            self.match(utterances, neighbours, classifier_c),
-            key=lambda m: m.evidence(classifier_weight),
+            self.match(utterances, neighbours, classifier_c, lexical_c),
+            key=lambda m: m.evidence(classifier_weight, lexical_weight),
             default=None,
         )

@@ -192,6 +192,26 @@ def test_the_learned_boundary_is_fitted_at_start_cached_and_separates_scripts_fr
         index.match([NEW_WORDS[0][0]], 5, 64.0)
 
 
+def test_the_lexical_classifier_reads_the_words_and_adds_its_log_odds_only_when_weighted(
+    small_pack: Path, embedder: TextEmbedder, tmp_path: Path
+) -> None:
+    pack = load_pack(small_pack)
+    assert pack.exemplars is not None
+    index = SemanticIndex(pack.exemplars, embedder, cache_dir=tmp_path, lexical_cs=[16.0])
+    script, ordinary = index.match(["派出所说我的账户涉案 要把钱转去核查", "给房东交下个月的房租"], 5, lexical_c=16.0)
+    assert script.lexical_log_odds is not None
+    assert ordinary.lexical_log_odds is not None
+    assert script.lexical_log_odds > 0 > ordinary.lexical_log_odds
+    assert script.evidence(0.0) == script.evidence(0.0, 0.0) == script.margin  # weight 0: as before
+    assert script.evidence(0.0, 0.02) == pytest.approx(script.margin + 0.02 * script.lexical_log_odds)
+    assert ordinary.evidence(0.0, 0.02) < ordinary.margin
+    assert index.match([NEW_WORDS[0][0]], 5)[0].lexical_log_odds is None  # no C asked for: not used
+    with pytest.raises(ValueError, match="no lexical classifier was fitted with C=4"):
+        index.match([NEW_WORDS[0][0]], 5, lexical_c=4.0)
+    left_out = index.without(lambda e: e.fraud_type == "safe_account_police", "no police lines")
+    assert left_out.match([NEW_WORDS[0][0]], 5, lexical_c=16.0)[0].lexical_log_odds is not None  # refitted
+
+
 def test_an_index_without_some_lines_reuses_their_vectors_and_never_names_a_left_out_line(
     small_pack: Path, embedder: TextEmbedder, tmp_path: Path
 ) -> None:
