@@ -46,6 +46,7 @@ import logging
 import math
 import os
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,10 @@ PREPARATION_VERSION = "fraud-semantic-v1"
 _BATCH = 32
 _MEMO = 512  # utterances remembered (a session has at most a handful)
 _P_FLOOR = 1e-6  # log-odds are taken of a probability kept within [floor, 1 - floor]
+# Lexical classifiers fitted in this process, by (exemplar content hash, C): immutable once fitted, so
+# every gate of a process (a test run builds hundreds) shares one. Small: one per exemplar file and C.
+_LEXICAL_FITTED: dict[tuple[str, float], LexicalClassifier] = {}
+_LEXICAL_LOCK = threading.Lock()
 
 
 class TextEmbedder(Protocol):
@@ -134,7 +139,8 @@ class SemanticMatch:
 class LexicalClassifier:
     """Fraud line or ordinary reason, judged by the words: TF-IDF of character 1-3-grams within words
     (a Mandarin character is a word piece) and a logistic regression, both scikit-learn, fitted on the
-    exemplars' prepared texts with the two classes weighted equally. Fitting takes a few seconds."""
+    exemplars' prepared texts with the two classes weighted equally. Fitting takes about two seconds
+    (:meth:`fitted` keeps one per exemplar set and C for the process)."""
 
     def __init__(self, texts: Sequence[str], is_fraud: Sequence[bool], c: float) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -143,6 +149,17 @@ class LexicalClassifier:
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
         features = self._vectorizer.fit_transform(texts)
         self._model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(features, list(is_fraud))
+
+    @classmethod
+    def fitted(cls, exemplars: ExemplarSet, c: float) -> LexicalClassifier:
+        """The classifier of this exemplar set (by content hash) and C, fitted once per process."""
+        key = (exemplars.content_hash, c)
+        with _LEXICAL_LOCK:
+            found = _LEXICAL_FITTED.get(key)
+            if found is None:
+                found = cls([prepare_text(e.text) for e in exemplars.all], [e.is_fraud for e in exemplars.all], c)
+                _LEXICAL_FITTED[key] = found
+        return found
 
     def log_odds(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         """Log-odds of fraud for each (prepared) text."""
@@ -198,9 +215,7 @@ class SemanticIndex:
             for c in dict.fromkeys(classifier_cs)
         }
         self._lexical_cs = tuple(lexical_cs)
-        texts = [prepare_text(e.text) for e in exemplars.all] if lexical_cs else []
-        flags = [e.is_fraud for e in exemplars.all]
-        self._lexical = {float(c): LexicalClassifier(texts, flags, float(c)) for c in dict.fromkeys(lexical_cs)}
+        self._lexical = {float(c): LexicalClassifier.fitted(exemplars, float(c)) for c in dict.fromkeys(lexical_cs)}
 
     def without(self, leave_out: Callable[[Exemplar], bool], name: str) -> SemanticIndex:
         """The same index without the lines ``leave_out`` selects, re-centred and its classifiers
