@@ -74,7 +74,8 @@ _BATCH = 32
 _MEMO = 512  # utterances remembered (a session has at most a handful)
 _P_FLOOR = 1e-6  # log-odds are taken of a probability kept within [floor, 1 - floor]
 # Lexical classifiers fitted in this process, by (exemplar content hash, C): immutable once fitted, so
-# every gate of a process (a test run builds hundreds) shares one. Small: one per exemplar file and C.
+# every gate of a process (a test run builds hundreds) shares one: one per exemplar file and C (a
+# benchmark's left-out subsets add one each).
 _LEXICAL_FITTED: dict[tuple[str, float], LexicalClassifier] = {}
 _LEXICAL_LOCK = threading.Lock()
 
@@ -189,7 +190,7 @@ class SemanticIndex:
     ) -> None:
         """``classifier_cs``: the regularisation strengths the rules ask for; each classifier is
         fitted here (or read from ``cache_dir``), so no customer's turn waits for a fit; likewise
-        ``lexical_cs`` for the lexical classifiers (fitted here, in seconds; not cached).
+        ``lexical_cs`` for the lexical classifiers (fitted in seconds, once per process).
         ``remember``: how many utterance vectors are memoised (a benchmark sweeping a set keeps all).
         ``vectors``: the exemplars' raw embeddings when already known (:meth:`without`)."""
         self.exemplars = exemplars
