@@ -151,6 +151,7 @@ def _resolve(ctx: TurnContext, flow: Flow, _nlu: NluResult, filled: list[str]) -
         resolve_saved_payee(ctx, flow)
     if set(filled) & set(_PAYEE_SLOTS):
         flow.facts.pop("validated_payee", None)
+        flow.facts.pop("answers", None)  # what the money is for was said of the other payee: the gate asks again
     return []
 
 
