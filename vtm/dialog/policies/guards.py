@@ -11,7 +11,7 @@ from vtm.dialog.context import TurnContext
 from vtm.dialog.device_events import open_pin_slot
 from vtm.dialog.policies import Utterance
 from vtm.dialog.session import Awaiting
-from vtm.dialog.verification import offer_face, offer_face_if_asked
+from vtm.dialog.verification import offer_face_if_asked
 from vtm.flows.definition import StateKind
 
 __all__ = ["could_hold_pin", "face_instead", "pin_guard", "pin_way", "remember_words", "slow_down"]
@@ -68,10 +68,8 @@ def slow_down(ctx: TurnContext, said: Utterance) -> bool:
 def face_instead(ctx: TurnContext, said: Utterance) -> bool:
     """"Can I use my face instead?" answers a PIN request that offered it, whatever else it sounds like."""
     pending = ctx.session.pending
-    if pending is not None and pending.detail.get("face_alternative") and ctx.phrases.matches("face", said.text):
-        offer_face(ctx)
-        return True
-    return False
+    return pending is not None and bool(pending.detail.get("face_alternative")) \
+        and offer_face_if_asked(ctx, said.text)
 
 
 def pin_way(ctx: TurnContext, said: Utterance) -> bool:
