@@ -268,8 +268,11 @@ def test_the_first_spoken_turn_of_vtm_sim_is_as_fast_as_the_later_ones(synth: Sy
     Without the warm-up the first turn carries the Whisper load in its ASR and the intent model's
     load in its NLU (measured on a loaded machine: ASR 10.2 s against a median of 4.2 s, and
     46 s from the decided end of turn to the reply against 4.5 s). The customer asks for the
-    balance again and again, so every turn is answered; the margin (3x the others' median)
-    absorbs the machine's load.
+    balance again and again, so every turn is answered. The bound (3x the others' median; for the
+    reply, plus half a second) absorbs the machine's load and the two ways a turn ends: the reply
+    follows the decided end of turn by ~40 ms when the ASR finished during the trailing silence,
+    by ~170 ms when it runs after it. So the median of four is ~100 ms, and a loaded machine's
+    first turn once took 389 ms. A model load costs seconds (intent model 4 s, knowledge base 2 s).
     """
     said = ["what is my balance", "how much money do I have", "check my balance please",
             "what is my balance now", "show me my balance"]
@@ -288,10 +291,11 @@ def test_the_first_spoken_turn_of_vtm_sim_is_as_fast_as_the_later_ones(synth: Sy
     assert len(spoken) == len(said), done.stdout[-3000:]
     answered = [ms for ms in spoken if "voice_to_voice" in ms]
     assert len(answered) == len(said), f"every spoken turn is answered: {spoken}"
-    for name, values in (("ASR", [ms["asr"] for ms in spoken]),
-                         ("end of turn -> reply", [ms["voice_to_voice"] - ms["end_of_speech"] for ms in answered])):
+    for name, values, slack_ms in (("ASR", [ms["asr"] for ms in spoken], 0),
+                                   ("end of turn -> reply",
+                                    [ms["voice_to_voice"] - ms["end_of_speech"] for ms in answered], 500)):
         first, others = values[0], statistics.median(values[1:])
-        assert first < 3 * others, f"first spoken turn {name} {first:.0f} ms, the others' median {others:.0f} ms"
+        assert first < 3 * others + slack_ms, f"first spoken turn {name} {first:.0f} ms, others' median {others:.0f} ms"
 
 
 def _json_objects(text: str) -> Iterator[str]:
