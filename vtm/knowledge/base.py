@@ -83,6 +83,12 @@ def english_encoder(content: KnowledgeContent) -> SentenceEncoder | None:
     return EnglishEncoder.load()
 
 
+def _rescaled(similarity: npt.NDArray[np.float32], floor: float) -> npt.NDArray[np.float32]:
+    """Cosine similarities rescaled so that ``floor`` (an unrelated pair) counts as 0 and 1 as 1."""
+    rescaled: npt.NDArray[np.float32] = np.clip((similarity - floor) / (1.0 - floor), 0.0, 1.0)
+    return rescaled
+
+
 def _classifier(vectors: npt.NDArray[np.float32], groups: list[int], outside: npt.NDArray[np.float32] | None,
                 c: float, cache: Path | None) -> SoftmaxClassifier:
     """One class per entry (``groups``: how many of ``vectors`` each has), plus "no entry" for ``outside``."""
@@ -169,12 +175,11 @@ class KnowledgeBase:
         s = self.settings
         vector = self._dense.embed(text)
         similarity = self._dense.scores(vector, s.dense_second_weight)
-        dense = np.clip((similarity - s.dense_floor) / (1.0 - s.dense_floor), 0.0, 1.0)
+        dense = _rescaled(similarity, s.dense_floor)
         english_vector = None
         if lang == "en" and self._english is not None:
             english_vector = self._english.embed(text)
-            second = self._english.scores(english_vector, s.dense_second_weight)
-            second = np.clip((second - s.english_floor) / (1.0 - s.english_floor), 0.0, 1.0)
+            second = _rescaled(self._english.scores(english_vector, s.dense_second_weight), s.english_floor)
             dense = (1.0 - s.english_weight) * dense + s.english_weight * second
         bm25 = self._lexical.scores(text, lang)
         lexical = bm25 / (bm25 + s.lexical_saturation)

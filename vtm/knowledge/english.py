@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vtm.nlu.model.encoder import mean_pool
+
 __all__ = ["EnglishEncoder", "EnglishEncoderMissing", "model_dir"]
 
 _MAX_TOKENS = 128  # the model was trained on inputs up to 128 word pieces
@@ -75,7 +77,4 @@ class EnglishEncoder:
                                  return_tensors="pt")
         with torch.inference_mode():
             output = self._model(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])
-        hidden = output.last_hidden_state
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return nn.functional.normalize(pooled, dim=-1)
+        return nn.functional.normalize(mean_pool(output.last_hidden_state, tokens["attention_mask"]), dim=-1)
