@@ -30,6 +30,7 @@ from vtm.dialog.manager import DialogManager
 from vtm.dialog.prompts import Lang
 from vtm.dialog.turn import TurnRecord
 from vtm.kiosk.script import Turn
+from vtm.nlu.types import WARM_UP
 from vtm.speech.readiness import ComponentState, ComponentStatus, Readiness, WarmUpStep
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def warm_up(console: Console, parse: Callable[[str, Lang], object], voice: Voice
         readiness = voice.warm_up(parse, show, knowledge)
     else:
         readiness = Readiness()
-        steps: list[WarmUpStep] = [("nlu", lambda: (parse("您好", "zh"), parse("hello", "en")))]
+        steps: list[WarmUpStep] = [("nlu", lambda: [parse(text, lang) for text, lang in WARM_UP])]
         readiness.run(steps + ([("knowledge", knowledge)] if knowledge is not None else []), show)
     console.print(f"[green]ready[/green] [dim]{json.dumps(readiness.to_json())}[/dim]")
     return readiness

@@ -57,6 +57,7 @@ import numpy as np
 from vtm.devices import Silence
 from vtm.flows.definition import StateKind
 from vtm.nlu.entities.lexicon import Lexicon, load_lexicon
+from vtm.nlu.types import WARM_UP as NLU_WARM_UP
 from vtm.speech.asr import Lang, Recognizer, Transcript, Unheard
 from vtm.speech.asr_terms import DomainTerms, load_asr_terms
 from vtm.speech.audio import SAMPLE_RATE, Audio, load_audio, write_wav
@@ -237,7 +238,7 @@ class VoiceFrontEnd:
                 knowledge: Callable[[], object] | None = None) -> Readiness:
         """Load and exercise every model before the first customer speaks; see :attr:`readiness`.
 
-        ``parse`` is the NLU's parse function (warmed with one sentence per language). Raises
+        ``parse`` is the NLU's parse function (warmed with ``vtm.nlu.types.WARM_UP``). Raises
         the failing component's error after marking it failed: a kiosk that cannot hear says so.
         ``knowledge`` indexes the knowledge base (``KioskServices.warm_knowledge``).
         """
@@ -245,7 +246,7 @@ class VoiceFrontEnd:
         if self.repairer is not None:
             steps.append(("asr_repair", self.repairer.warm_up))  # jieba's dictionary: ~0.7 s
         if parse is not None:
-            steps.append(("nlu", lambda: [parse(text, lang) for lang, text in _WARM_UP_TEXT.items()]))
+            steps.append(("nlu", lambda: [parse(text, lang) for text, lang in NLU_WARM_UP]))
         if knowledge is not None:
             steps.append(("knowledge", knowledge))
         steps.append(("tts", self._warm_tts))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -72,13 +72,12 @@ from vtm.kiosk.server.sessions import InMemorySessionRepository, KioskSession, S
 from vtm.kiosk.server.snapshots import DeviceFactory, SessionFactory
 from vtm.kiosk.server.view import ScreenView, read_back_text, turn_messages
 from vtm.kiosk.server.voice import AUDIO_NAME, VoiceKit, speak_replies
+from vtm.nlu.types import WARM_UP
 from vtm.records.kiosk_sessions import KioskSessionError
 
 __all__ = ["KioskService", "ServiceOptions", "UnknownKiosk"]
 
 _log = logging.getLogger(__name__)
-_WARM_UP: Final[tuple[tuple[str, Lang], ...]] = (("你好", "zh"), ("hello", "en"))
-
 _T = TypeVar("_T")
 
 
@@ -163,7 +162,7 @@ class KioskService:
     async def warm_up(self) -> None:
         """Load and warm the NLU model before the first customer speaks (never on their first word)."""
         nlu = self.services.nlu
-        for text, lang in _WARM_UP:
+        for text, lang in WARM_UP:
             await anyio.to_thread.run_sync(partial(nlu.parse, text, lang=lang))
         await anyio.to_thread.run_sync(self.services.warm_knowledge)  # indexed before the first question
         if self.voice is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
@@ -136,3 +137,21 @@ def test_a_name_said_with_a_remark_around_it_answers_who_to_pay(text: str, expec
 
     lang = "en" if text.isascii() else "zh"
     assert payee_name_in_answer(text, lang) == expected
+
+
+def test_the_warm_up_sentences_load_the_pinyin_table_the_first_english_name_needs() -> None:
+    """The kiosk parses ``WARM_UP`` before the first customer: it must reach every lexicon that loads
+    on first use, or the first English turn naming a payee waits about 0.5 s for pypinyin."""
+    from vtm.nlu.entities import extract_entities
+    from vtm.nlu.entities.names import _pinyin_surnames
+    from vtm.nlu.types import WARM_UP, SlotName
+
+    today = date(2024, 5, 15)
+
+    _pinyin_surnames.cache_clear()
+    names = {
+        lang: [e.value for e in extract_entities(text, lang, today) if e.name == SlotName.PAYEE_NAME]
+        for text, lang in WARM_UP
+    }
+    assert names == {"zh": ["刘洋"], "en": ["Liu Yang"]}
+    assert _pinyin_surnames.cache_info().currsize == 1
