@@ -66,14 +66,21 @@ def test_a_fraud_script_in_new_words_gets_a_warning_naming_type_exemplar_and_sco
     assert details["exemplar"] == exemplar.text != text
     assert details["utterance"] == text
     assert details["score"] >= figure(pack, "FRAUD-SEMANTIC-WARN", "min_score")
-    # The shipped rule adds the learned boundary's log-odds to the margin: the verdict shows both.
+    # The verdict shows how the evidence was reached: the margin plus each learned term the shipped rule
+    # weighs (the e5 classifier's log-odds of fraud, the words' classifier's), and no term it does not.
     weight = figure(pack, "FRAUD-SEMANTIC-WARN", "classifier_weight")
-    assert weight > 0
-    p = details["fraud_probability"]
-    assert 0.0 <= p <= 1.0  # rounded to 4 places in the verdict: a confident classifier shows 1.0
-    # evidence = margin + weight * log-odds(p): above the margin exactly when the classifier says fraud
-    # (the figures in the verdict are rounded, so the sum is checked by its sign, exactly in the index test)
-    assert (details["evidence"] > details["margin"]) == (p > 0.5)
+    lexical_weight = figure(pack, "FRAUD-SEMANTIC-WARN", "lexical_weight")
+    assert weight > 0 or lexical_weight > 0  # the shipped rule learns from all the exemplars, not only the closest
+    assert ("fraud_probability" in details) == (weight > 0)
+    assert ("lexical_log_odds" in details) == (lexical_weight > 0)
+    words = lexical_weight * details.get("lexical_log_odds", 0.0)
+    if weight > 0:
+        p = details["fraud_probability"]
+        assert 0.0 <= p <= 1.0  # rounded to 4 places in the verdict: a confident classifier shows 1.0
+        # rounded figures: the e5 term is checked by its sign (exactly in the index test)
+        assert (details["evidence"] - words > details["margin"]) == (p > 0.5)
+    else:
+        assert details["evidence"] == pytest.approx(details["margin"] + words, abs=1e-3)
     assert details["evidence"] >= figure(pack, "FRAUD-SEMANTIC-WARN", "min_margin")
 
 
@@ -370,4 +377,5 @@ def test_explain_shows_the_semantic_rules_and_how_a_sentence_is_judged(pack_dir:
     flat = "".join(result.output.split())
     assert f"FRAUD-SEMANTIC-WARN:MATCHES'{NEW_WORDS[0][0]}'" in flat
     assert "FRAUD-SEMANTIC-WARN:nomatch'给房东交房租'" in flat
-    assert "log-oddsoftheclassifier'sfraudprobability" in flat  # the learned boundary is shown too
+    # the learned terms the shipped rule weighs are shown too
+    assert "log-oddsoftheclassifier'sfraudprobability" in flat or "thewords'log-odds" in flat
