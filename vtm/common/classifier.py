@@ -3,16 +3,18 @@
 Two content areas learn a boundary from lines a bank edits, over the e5 vectors they already
 compute, and share this class:
 
-- the knowledge base (:class:`vtm.knowledge.base.KnowledgeBase`): one class per entry, trained on
-  its question variants and phrasings, plus one class for questions no entry answers. Nearest-line
+- the knowledge base (:class:`vtm.knowledge.base.KnowledgeBase`), one per question language: one
+  class per entry, trained on its question variants and phrasings in that language, plus one class
+  for questions no entry answers. Nearest-line
   similarity rewards one lucky phrasing; the classifier weighs all of an entry's lines against all
   others', which is what separates neighbours (the fee of a loss report from the loss report);
 - the fraud check (:class:`vtm.compliance.semantic.SemanticIndex`): one class per fraud type plus
   the ordinary reasons, trained on the exemplars; its log-odds of "any fraud type" add to the
   nearest-neighbour margin.
 
-Fitting takes seconds; the fitted weights are cached in a file named by the SHA-256 of the
-training vectors, the labels and the settings, so an edit to any line refits.
+Fitting takes seconds to about a minute (the knowledge base's); the fitted weights are cached in a
+file named by the SHA-256 of the training vectors, the labels and the settings, so an edit to any
+line refits.
 
 Usage::
 
@@ -33,8 +35,13 @@ import numpy.typing as npt
 
 __all__ = ["CACHE_VERSION", "SoftmaxClassifier"]
 
-CACHE_VERSION = "softmax-classifier-v1"
+CACHE_VERSION = "softmax-classifier-v2"
 _MAX_ITER = 2000
+# lbfgs stops when the largest gradient step falls below this. scikit-learn's default (1e-4) stopped
+# the knowledge base's weakly regularised fit (C 256) so early that vectors differing by 1e-7 (another
+# CPU's arithmetic) moved a "no entry" probability by up to 0.15; at 1e-6 by under 0.01, at about
+# three times the fitting time (docs/knowledge.md).
+_TOL = 1e-6
 
 
 def _digest(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.intp], classes: int, c: float) -> str:
@@ -83,7 +90,7 @@ class SoftmaxClassifier:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=c, max_iter=_MAX_ITER)
+        model = LogisticRegression(C=c, max_iter=_MAX_ITER, tol=_TOL)
         with warnings.catch_warnings():
             # lbfgs stopping a hair short of its tolerance changes no ranking; anything else is raised
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -119,27 +119,32 @@ class KnowledgeBase:
         self._about_others = {lang: frozenset(e.id for e in self._entries
                                               if any(names(t, lang) for t in _indexed_texts(e, lang)))
                               for lang in LANGS}
-        self._lexical = LexicalIndex(
-            {lang: [" ".join(_indexed_texts(e, lang)) for e in self._entries] for lang in LANGS}
-        )
-        groups = [[t for lang in LANGS for t in _indexed_texts(e, lang)] for e in self._entries]
+        texts = {lang: [_indexed_texts(e, lang) for e in self._entries] for lang in LANGS}
+        self._lexical = LexicalIndex({lang: [" ".join(group) for group in texts[lang]] for lang in LANGS})
+        groups = [[t for lang in LANGS for t in texts[lang][i]] for i in range(len(self._entries))]
         self._dense = DenseIndex.build(encoder, groups, cache)
-        self._classifier: SoftmaxClassifier | None = None
+        # One e5 entry classifier per question language: that language's texts of every entry, against
+        # every out-of-scope line (both languages). A classifier shared by both languages let English
+        # phrasings lower Mandarin's "no entry" probability (docs/benchmarks.md, knowledge round 16).
+        self._classifiers: dict[Lang, SoftmaxClassifier] = {}
         outside = [normalize(t, lang).text for lang in LANGS for t in content.out_of_scope[lang]]
         self._knows_outside = bool(outside)
         if self.settings.classifier_weight > 0 or (outside and self.settings.outside_ceiling is not None):
-            self._classifier = _classifier(self._dense.matrix, [len(g) for g in groups],
-                                           embed_cached(encoder, outside, cache) if outside else None,
-                                           self.settings.classifier_c, cache)
+            outside_vectors = embed_cached(encoder, outside, cache) if outside else None
+            for k, lang in enumerate(LANGS):  # an entry's rows in the dense matrix: its texts language by language
+                rows = [int(self._dense.starts[i]) + sum(len(texts[other][i]) for other in LANGS[:k]) + n
+                        for i in range(len(self._entries)) for n in range(len(texts[lang][i]))]
+                self._classifiers[lang] = _classifier(self._dense.matrix[rows], [len(g) for g in texts[lang]],
+                                                      outside_vectors, self.settings.classifier_c, cache)
         # The second English ranker: MiniLM vectors of every entry's English texts, and its own entry
         # classifier over them and the English out-of-scope lines.
         self._english: DenseIndex | None = None
         self._english_classifier: SoftmaxClassifier | None = None
         if english is not None and self.settings.english_weight > 0:
-            english_groups = [_indexed_texts(e, "en") for e in self._entries]
+            english_groups = texts["en"]
             self._english = DenseIndex.build(english, english_groups, cache)
             english_outside = [normalize(t, "en").text for t in content.out_of_scope["en"]]
-            if self._classifier is not None and english_outside:
+            if self._classifiers and english_outside:
                 self._english_classifier = _classifier(self._english.matrix, [len(g) for g in english_groups],
                                                        embed_cached(english, english_outside, cache),
                                                        self.settings.classifier_c, cache)
@@ -185,8 +190,9 @@ class KnowledgeBase:
         lexical = bm25 / (bm25 + s.lexical_saturation)
         fused = s.dense_weight * dense + (1.0 - s.dense_weight) * lexical
         outside: float | None = None
-        if self._classifier is not None:
-            probabilities = self._classifier.probabilities(vector)
+        classifier = self._classifiers.get(lang)
+        if classifier is not None:
+            probabilities = classifier.probabilities(vector)
             fused = s.classifier_weight * probabilities[: len(self._entries)] + (1.0 - s.classifier_weight) * fused
             outside = float(probabilities[-1]) if self._knows_outside else None
             if outside is not None and english_vector is not None and self._english_classifier is not None:

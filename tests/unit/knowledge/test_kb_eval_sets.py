@@ -79,11 +79,11 @@ def _training_texts(content: KnowledgeContent) -> set[str]:
     return texts
 
 
-# blind3 to blind7 became phrasings in round 11, blind9 in round 12 (docs/knowledge.md); blind8, blind10,
-# blind11 (English) and later stay for measuring.
+# blind3 to blind7 became phrasings in round 11, blind9 in round 12, the answerable English questions of
+# blind14 and blind15 in round 16 (docs/knowledge.md); blind8, blind10 to blind13 and later stay for measuring.
 HELD_OUT = [
     ("blind8", "zh"), ("blind8", "en"), ("blind10", "zh"), ("blind10", "en"), ("blind11", "en"), ("blind12", "en"),
-    ("blind13", "en"), ("blind14", "en"), ("blind15", "en"),
+    ("blind13", "en"), ("blind16", "zh"), ("blind16", "en"), ("blind17", "en"),
 ]
 
 
@@ -97,7 +97,7 @@ def test_the_blind_sets_share_no_question_with_what_retrieval_learns_from(
     questions = read_questions(path, content, by=["kind", "id"])
     assert len(questions) >= 380  # about 300 answerable and 80 to decline in each
     assert {q.lang for q in questions} == {lang}
-    assert sum(q.entry is None for q in questions) >= 75
+    assert sum(q.entry is None for q in questions) >= 65  # 100 written; those equal to another set's row removed
     assert {q.columns["kind"] for q in questions} == {"direct", "colloquial", "indirect", "elderly", "asr_slip",
                                                        "unanswerable"}
     training = _training_texts(content)

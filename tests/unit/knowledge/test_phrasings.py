@@ -101,7 +101,37 @@ def test_the_classifier_learns_out_of_scope_questions_and_declines_them(content_
     answer = kb.ask("我的银行卡丢了怎么办", "zh")
     assert isinstance(answer, Answer)
     assert answer.entry_id == "card_loss.how_to_report"
-    assert len(list(tmp_path.glob("*.npz"))) == 1  # the fitted classifier is cached beside the embeddings
+    assert len(list(tmp_path.glob("*.npz"))) == 2  # one fitted classifier per language, cached beside the embeddings
+
+
+def test_english_phrasings_leave_a_mandarin_question_s_no_entry_probability_alone(
+    content_copy: Path, tmp_path: Path
+) -> None:
+    """One entry classifier per question language: a Mandarin question is judged against the Mandarin texts
+    of every entry and all out-of-scope lines, so the English phrasings a bank adds cannot change whether a
+    Mandarin question is declined; an English question's probability does move."""
+    write(content_copy, "out_of_scope.yaml", "zh: [明天会下雨吗, 今天天气怎么样]\nen: [will it rain tomorrow]\n")
+
+    def built() -> KnowledgeBase:
+        content = load_knowledge(content_copy)
+        retrieval = content.settings.retrieval.model_copy(update={"classifier_c": 50.0})
+        content = type(content)(**{**{f: getattr(content, f) for f in content.__dataclass_fields__},
+                                   "settings": content.settings.model_copy(update={"retrieval": retrieval})})
+        return KnowledgeBase(content, CharEncoder(), tmp_path)
+
+    def phrasings(english: str) -> None:
+        (content_copy / "knowledge" / "phrasings" / "balance.yaml").write_text(
+            f"topic: balance\nphrasings:\n  balance.how:\n    zh: [兜里还剩几个子儿]\n    en: [{english}]\n",
+            encoding="utf-8",
+        )
+
+    questions = {"zh": "后天天气好不好", "en": "what are my coffers at"}
+    phrasings("how much dosh is left")
+    before = {lang: built().assess(text, lang).outside for lang, text in questions.items()}
+    phrasings("how much dosh is left, what are my coffers at, what's in the kitty")
+    after = {lang: built().assess(text, lang).outside for lang, text in questions.items()}
+    assert after["zh"] == before["zh"]
+    assert after["en"] != before["en"]
 
 
 def test_the_classifier_is_fitted_once_then_read_back_and_refitted_when_damaged(tmp_path: Path) -> None:
