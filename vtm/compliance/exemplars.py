@@ -43,7 +43,7 @@ BENIGN = "benign"
 
 _TYPE_ID = r"^[a-z][a-z0-9_]*$"
 _MIN_LINES = 10  # per type and language: fewer leaves a script's wording too narrow to match
-_MAX_LINES = 400  # more is a sign of pasted data, and costs start-up time (embeddings are cached)
+_MAX_LINES = 500  # more is a sign of pasted data, and costs start-up time (embeddings are cached)
 _MIN_ZH_CHARS = 6  # a fraud line must tell a situation: folded characters (zh) ...
 _MIN_EN_WORDS = 4  # ... or words (en)
 
