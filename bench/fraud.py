@@ -28,13 +28,13 @@ Since round 6 (2026-12-05) the pick must also keep false alarms within the issue
 rows. When no setting meets both, the fallback written down in round 4 decides: the highest
 recall within that budget, none of the honest conversation words flagged, fewer false alarms on
 a tie. The report says which rule chose.
-Since round 14 (2026-12-06) the recall floor is 0.97 (``--pick 0.97``): the four held-out sets since
-round 10 scored 1.5-3.9 points below the pooled recall, with false alarms there of 0.7-1.3 %.
 Since round 7 (2026-12-06) the former held-out sets are exemplars (``tests/data/fraud/former/``);
 ``--former`` pools them into the sweep, each scored by the index without its own lines (leave one
 writer out), so that the figures are those of a writer the exemplars have not seen.
 Since round 11 (2026-12-06) the grid also sweeps the lexical classifier (character n-grams; its C and
 weight); ``--k`` and ``--c`` restrict the e5 part of the grid to given values (to keep a run short).
+Since round 14 (2026-12-06) the recall floor is 0.97 (``--pick 0.97``): the four held-out sets since
+round 10 scored 1.5-3.9 points below the pooled recall, with false alarms there of 0.7-1.3 %.
 """
 
 from __future__ import annotations
